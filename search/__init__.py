@@ -1,0 +1,1 @@
+"""Search: dataset loading, model building and hyperparameter studies."""

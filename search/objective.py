@@ -1,0 +1,72 @@
+"""One trial: from an Optuna trial (or a claimed grid unit) to a stored, trained result.
+
+Everything later steps read is written here as trial user attrs, so the storage stays the
+single source of truth.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+from dataclasses import replace
+from typing import Any
+
+import keras
+import optuna
+from optuna_integration import KerasPruningCallback
+
+import spaces
+from search.data import Splits
+from search.presets import Cell, StudySpec
+from search.train import TrainingDiverged, split_values, train
+from spaces.space import cell_key
+
+
+class Objective:
+    """Callable ``trial -> validation accuracy`` for both grid and search studies."""
+
+    def __init__(self, spec: StudySpec, data: Splits) -> None:
+        self.spec = spec
+        self.data = data
+        self.cells: dict[str, Cell] = {c.key: c for c in spec.cells()}
+        self.choices = spec.grid_choices()
+
+    def _plan(self, trial: optuna.Trial) -> tuple[str, str, dict[str, Any], int]:
+        """Family, cell key, all values and seed of this trial."""
+        if self.spec.mode == "grid":
+            cell = self.cells[trial.user_attrs["cell"]]
+            # Record the enqueued values as Optuna params, so the dashboard can plot them.
+            for name in cell.varying:
+                trial.suggest_categorical(name, self.choices[name])
+            return cell.space.family, cell.key, cell.values, int(trial.user_attrs["seed"])
+        space = self.spec.space
+        assert space is not None
+        varying = space.suggest(trial)
+        return space.family, cell_key(space.family, varying), space.values(varying), trial.number
+
+    def __call__(self, trial: optuna.Trial) -> float:
+        family, cell, values, seed = self._plan(trial)
+        arch_values, train_values = split_values(values)
+        arch = spaces.from_dict({"family": family, "input_shape": list(self.data.input_shape),
+                                 "num_classes": self.data.num_classes, **arch_values})
+        cfg = replace(self.spec.train, **train_values)
+        size = spaces.cost(spaces.build(arch))
+        keras.backend.clear_session()
+        for key, value in {
+            "family": family, "cell": cell, "seed": seed, "arch": arch.to_json(),
+            "train": json.dumps(cfg.__dict__), "param_count": size.params, "flops": size.flops,
+            "engine": "optuna", "host": platform.node(),
+        }.items():
+            trial.set_user_attr(key, value)
+        try:
+            result = train(arch, self.data, cfg, seed,
+                           callbacks=[KerasPruningCallback(trial, "val_accuracy")])
+        except TrainingDiverged as exc:
+            trial.set_user_attr("fail_reason", str(exc))
+            raise
+        for key, value in {
+            "val_accuracy": result.val_accuracy, "test_accuracy": result.test_accuracy,
+            "epochs": result.epochs, "train_seconds": round(result.train_seconds, 3),
+        }.items():
+            trial.set_user_attr(key, value)
+        return result.val_accuracy

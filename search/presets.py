@@ -1,0 +1,206 @@
+"""Presets (TOML files shipped in the package) turned into a StudySpec, flags on top.
+
+A StudySpec is plain, frozen data: everything a worker needs to run a study, and the part
+of it that defines what the study measures (``identity``) is stored with the study so a
+re-run with different settings is refused instead of silently mixing results.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from search.data import DATASETS
+from search.train import ConfigError, TrainConfig
+from spaces import SpecError
+from spaces.space import Space, cell_key
+from storage.claims import Unit
+
+MODES = ("grid", "search")
+SAMPLERS = ("tpe", "random")
+PRUNERS = ("hyperband", "median", "none")
+DEFAULT_PRESET = "scaling"
+
+
+class PresetError(ValueError):
+    """A preset is unknown or malformed, or a flag is out of range; one-line message."""
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One point of a grid: a family with its varying values and everything it trains with."""
+
+    key: str
+    space: Space
+    varying: dict[str, Any]
+
+    @property
+    def values(self) -> dict[str, Any]:
+        return self.space.values(self.varying)
+
+
+@dataclass(frozen=True)
+class StudySpec:
+    preset: str
+    description: str
+    mode: str
+    dataset: str
+    train: TrainConfig
+    seeds: int
+    grids: tuple[Space, ...] = ()
+    space: Space | None = None
+    train_subset: int | None = None
+    split_seed: int = 0
+    sampler: str = "tpe"
+    pruner: str = "hyperband"
+    trials: int | None = None
+    timeout: float | None = None
+    data_dir: str | None = None
+    storage: str | None = None
+    study_name: str | None = None
+    out: Path = field(default_factory=lambda: Path("runs"))
+
+    @property
+    def name(self) -> str:
+        return self.study_name or f"{self.preset}-{self.dataset}"
+
+    def cells(self) -> list[Cell]:
+        """Every grid cell in preset order (empty for a search)."""
+        cells = [Cell(cell_key(g.family, v), g, v) for g in self.grids for v in g.grid()]
+        keys = [c.key for c in cells]
+        dupes = sorted({k for k in keys if keys.count(k) > 1})
+        if dupes:
+            raise PresetError(f"preset {self.preset}: cell(s) {', '.join(dupes)} appear twice")
+        return cells
+
+    def units(self) -> list[Unit]:
+        """Cells x seeds, seed-major so a partial run already covers every cell once."""
+        return [Unit(c.key, seed, c.varying) for seed in range(self.seeds) for c in self.cells()]
+
+    def grid_choices(self) -> dict[str, list[Any]]:
+        """Per varying name, every value it takes across the grids (one Optuna distribution)."""
+        choices: dict[str, list[Any]] = {}
+        for g in self.grids:
+            for p in g.params:
+                bucket = choices.setdefault(p.name, [])
+                bucket.extend(v for v in p.choices if v not in bucket)
+        return choices
+
+    def identity(self) -> dict[str, Any]:
+        """What the study measures; budget settings (seeds, trials, timeout) may change."""
+        def space_data(s: Space) -> dict[str, Any]:
+            return {"family": s.family, "fixed": dict(s.fixed),
+                    "params": [p.__dict__ | {"choices": list(p.choices), "when": list(p.when)}
+                               for p in s.params]}
+        return {
+            "mode": self.mode,
+            "dataset": self.dataset,
+            "train_subset": self.train_subset,
+            "split_seed": self.split_seed,
+            "train": self.train.__dict__,
+            "grids": [space_data(g) for g in self.grids],
+            "space": space_data(self.space) if self.space else None,
+            "sampler": self.sampler if self.mode == "search" else None,
+            "pruner": self.pruner if self.mode == "search" else None,
+        }
+
+
+def available() -> list[str]:
+    """Names of the presets shipped in the package."""
+    folder = resources.files("search") / "presets"
+    return sorted(p.name.removesuffix(".toml") for p in folder.iterdir()
+                  if p.name.endswith(".toml"))
+
+
+def _read(name_or_file: str) -> tuple[str, dict[str, Any]]:
+    if name_or_file.endswith(".toml"):
+        path = Path(name_or_file)
+        if not path.is_file():
+            raise PresetError(f"preset file {name_or_file} does not exist")
+        text, name = path.read_text(), path.stem
+    else:
+        if name_or_file not in available():
+            raise PresetError(f"unknown preset {name_or_file!r}: choose one of "
+                              f"{', '.join(available())} or pass a FILE.toml")
+        text = (resources.files("search") / "presets" / f"{name_or_file}.toml").read_text()
+        name = name_or_file
+    try:
+        return name, tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise PresetError(f"preset {name_or_file} is not valid TOML: {exc}") from None
+
+
+def _positive(name: str, value: Any, kind: type = int) -> Any:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0 or (
+        kind is int and int(value) != value
+    ):
+        what = "a positive integer" if kind is int else "a positive number"
+        raise PresetError(f"{name} must be {what}, got {value!r}")
+    return kind(value)
+
+
+def load(name_or_file: str = DEFAULT_PRESET, **overrides: Any) -> StudySpec:
+    """Read a preset and apply command-line overrides (None means 'keep the preset's')."""
+    name, raw = _read(name_or_file)
+    overrides = {k: v for k, v in overrides.items() if v is not None}
+    try:
+        return _build(name, raw, overrides)
+    except (SpecError, ConfigError, TypeError) as exc:
+        raise PresetError(f"preset {name}: {exc}") from None
+
+
+def _build(name: str, raw: dict[str, Any], overrides: dict[str, Any]) -> StudySpec:
+    raw = dict(raw)
+    train_raw = dict(raw.pop("train", {}))
+    for key in ("epochs", "batch_size"):
+        if key in overrides:
+            train_raw[key] = _positive(key, overrides.pop(key))
+    grids = tuple(Space.parse(g) for g in raw.pop("grid", []))
+    space = Space.parse(raw.pop("space")) if "space" in raw else None
+    known = {"description", "mode", "dataset", "seeds", "train_subset", "split_seed",
+             "sampler", "pruner", "trials", "timeout"}
+    unknown = sorted(set(raw) - known)
+    if unknown:
+        raise PresetError(f"preset {name}: unknown key(s) {', '.join(unknown)}")
+    settings = {**raw, **overrides}
+    spec = StudySpec(
+        preset=name,
+        description=settings.get("description", ""),
+        mode=settings.get("mode", "grid"),
+        dataset=settings.get("dataset", "fashion_mnist"),
+        train=TrainConfig(**train_raw),
+        seeds=_positive("seeds", settings.get("seeds", 1)),
+        grids=grids,
+        space=space,
+        train_subset=_positive("train_subset", settings.get("train_subset")),
+        split_seed=int(settings.get("split_seed", 0)),
+        sampler=settings.get("sampler", "tpe"),
+        pruner=settings.get("pruner", "hyperband"),
+        trials=_positive("trials", settings.get("trials")),
+        timeout=_positive("timeout", settings.get("timeout"), float),
+        data_dir=settings.get("data_dir"),
+        storage=settings.get("storage"),
+        study_name=settings.get("study_name"),
+        out=Path(settings.get("out", "runs")),
+    )
+    _check(spec)
+    return spec
+
+
+def _check(spec: StudySpec) -> None:
+    for label, value, allowed in (("mode", spec.mode, MODES), ("dataset", spec.dataset, DATASETS),
+                                  ("sampler", spec.sampler, SAMPLERS),
+                                  ("pruner", spec.pruner, PRUNERS)):
+        if value not in allowed:
+            raise PresetError(f"unknown {label} {value!r}: choose one of {', '.join(allowed)}")
+    if spec.mode == "grid":
+        if not spec.grids:
+            raise PresetError(f"preset {spec.preset}: a grid preset needs [[grid]] tables")
+        spec.cells()
+    elif spec.space is None:
+        raise PresetError(f"preset {spec.preset}: a search preset needs a [space] table")

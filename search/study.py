@@ -1,0 +1,201 @@
+"""Command line: run, list and export width/depth scaling studies.
+
+    python -m search.study [run] [--preset NAME|FILE.toml] [--storage URL] ...
+    python -m search.study list   [--storage URL]
+    python -m search.study export --study-name NAME [--storage URL] [--out DIR]
+
+Errors a user can fix print one line and exit 2 (usage) or 1 (data, storage); tracebacks
+are kept for bugs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import sys
+import time
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+from typing import NoReturn
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow is imported
+
+import optuna
+
+from search import presets
+from search.analysis import cell_stats
+from search.console import cell_table, trial_line
+from search.data import DataError, load_splits
+from search.export import ExportError, export
+from search.train import ConfigError
+from spaces import SpecError
+from storage import StorageError, default_url, mask_url, open_storage, trial_records
+from storage.studies import IDENTITY, find_study, open_study
+
+COMMANDS = ("run", "list", "export")
+USAGE_ERRORS = (presets.PresetError, SpecError, ConfigError)
+RUNTIME_ERRORS = (DataError, StorageError, ExportError)
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:  # one line, not usage + message
+        self.exit(2, f"error: {message} (see --help)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="python -m search.study", description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="command", parser_class=_Parser)
+
+    run = sub.add_parser("run", help="run (or resume) a study from a preset")
+    run.add_argument("--preset", default=presets.DEFAULT_PRESET,
+                     help=f"preset name ({', '.join(presets.available())}) or FILE.toml")
+    run.add_argument("--storage", help="storage URL (default: sqlite:///OUT/studies.db)")
+    run.add_argument("--study-name", help="study name (default: PRESET-DATASET)")
+    run.add_argument("--dataset", help="fashion_mnist or cifar10")
+    run.add_argument("--data-dir", help="folder holding the dataset files")
+    run.add_argument("--epochs", type=int)
+    run.add_argument("--seeds", type=int, help="seeds per grid cell")
+    run.add_argument("--trials", type=int,
+                     help="search: trials in the study; grid: units this worker runs at most")
+    run.add_argument("--timeout", type=float, help="stop starting trials after SECONDS")
+    run.add_argument("--train-subset", type=int, help="stratified subset of N training images")
+    run.add_argument("--batch-size", type=int)
+    run.add_argument("--out", default="runs", help="output folder (default: runs)")
+    run.set_defaults(func=cmd_run)
+
+    lst = sub.add_parser("list", help="list the studies in a storage")
+    lst.add_argument("--storage")
+    lst.add_argument("--out", default="runs")
+    lst.set_defaults(func=cmd_list)
+
+    exp = sub.add_parser("export", help="write the best architecture of a study")
+    exp.add_argument("--study-name", required=True)
+    exp.add_argument("--storage")
+    exp.add_argument("--out", default="runs")
+    exp.set_defaults(func=cmd_export)
+    return parser
+
+
+def _storage_url(args: argparse.Namespace) -> str:
+    return args.storage or default_url(args.out)
+
+
+def _export_dir(out: str | Path, study_name: str) -> Path:
+    return Path(out) / re.sub(r"[^A-Za-z0-9._-]+", "_", study_name)
+
+
+def _check_out(out: Path) -> None:
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ExportError(f"cannot create --out {out}: {exc.strerror}") from None
+    if not os.access(out, os.W_OK):
+        raise ExportError(f"cannot write to --out {out}: permission denied")
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    spec = presets.load(
+        args.preset, dataset=args.dataset, data_dir=args.data_dir, epochs=args.epochs,
+        seeds=args.seeds, trials=args.trials, timeout=args.timeout,
+        train_subset=args.train_subset, batch_size=args.batch_size, storage=args.storage,
+        study_name=args.study_name, out=args.out,
+    )
+    _check_out(spec.out)
+    url = spec.storage or default_url(spec.out)
+    data = load_splits(spec.dataset, data_dir=spec.data_dir, split_seed=spec.split_seed,
+                       train_subset=spec.train_subset)
+    print(f"study {spec.name!r} (preset {spec.preset}, {spec.mode}) in {mask_url(url)}")
+    print(f"data: {data!r}")
+    storage = open_storage(url)
+    if spec.mode == "grid":
+        sampler: optuna.samplers.BaseSampler = optuna.samplers.RandomSampler()
+        pruner: optuna.pruners.BasePruner = optuna.pruners.NopPruner()
+    else:
+        sampler = (optuna.samplers.TPESampler(multivariate=True, constant_liar=True)
+                   if spec.sampler == "tpe" else optuna.samplers.RandomSampler())
+        pruner = {
+            "hyperband": optuna.pruners.HyperbandPruner(min_resource=1,
+                                                        max_resource=spec.train.epochs),
+            "median": optuna.pruners.MedianPruner(n_warmup_steps=1),
+            "none": optuna.pruners.NopPruner(),
+        }[spec.pruner]
+    study, created = open_study(storage, spec.name, spec.identity(), sampler=sampler,
+                                pruner=pruner)
+
+    # Imported here: TensorFlow loads only once a study really runs.
+    from search.objective import Objective
+    from search.runner import run_grid, run_search
+
+    objective = Objective(spec, data)
+    start = time.monotonic()
+    report = lambda trial: print(trial_line(trial), flush=True)  # noqa: E731
+    if spec.mode == "grid":
+        units = len(spec.units())
+        print(f"grid: {len(spec.cells())} cells x {spec.seeds} seeds = {units} trials, "
+              f"{spec.train.epochs} epoch(s) each; completed ones are skipped")
+        ran = run_grid(study, storage, spec, objective, created, report)
+    else:
+        ran = run_search(study, storage, spec, objective, report)
+    print(f"\nthis run: {ran} trial(s) in {time.monotonic() - start:.0f} s\n")
+    cells = cell_stats(trial_records(study))
+    print(cell_table(cells, expected=len(spec.cells()) if spec.mode == "grid" else None))
+    if cells:
+        json_path, _ = export(spec.name, spec.dataset, trial_records(study),
+                              _export_dir(spec.out, spec.name))
+        print(f"\nbest architecture: {json_path}")
+    return 0
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    storage = open_storage(_storage_url(args))
+    summaries = optuna.get_all_study_summaries(storage, include_best_trial=True)
+    if not summaries:
+        print(f"no studies in {mask_url(_storage_url(args))}")
+        return 0
+    print(f"{'study':<32}{'mode':<8}{'dataset':<15}{'complete':>9}{'trials':>8}{'best val':>10}")
+    for s in summaries:
+        identity = json.loads(s.user_attrs.get(IDENTITY, "{}"))
+        study = optuna.load_study(study_name=s.study_name, storage=storage)
+        complete = len(study.get_trials(deepcopy=False,
+                                        states=(optuna.trial.TrialState.COMPLETE,)))
+        best = f"{s.best_trial.value:.4f}" if s.best_trial else "—"
+        print(f"{s.study_name:<32}{identity.get('mode', '?'):<8}"
+              f"{identity.get('dataset', '?'):<15}{complete:>9}{s.n_trials:>8}{best:>10}")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    study = find_study(open_storage(_storage_url(args)), args.study_name)
+    dataset = json.loads(study.user_attrs.get(IDENTITY, "{}")).get("dataset")
+    json_path, md_path = export(args.study_name, dataset, trial_records(study),
+                                _export_dir(args.out, args.study_name))
+    print(f"wrote {json_path} and {md_path}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] not in (*COMMANDS, "-h", "--help"):
+        argv.insert(0, "run")
+    args = build_parser().parse_args(argv)
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
+    try:
+        return args.func(args)
+    except USAGE_ERRORS as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except RUNTIME_ERRORS as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("\ninterrupted: the running trial is marked FAIL; run the same command to resume",
+              file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

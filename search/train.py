@@ -1,0 +1,153 @@
+"""Fit one model and measure it: train split to fit, validation to select, test once to report.
+
+This module is the whole training path, readable top to bottom. It knows nothing of Optuna
+or storage: callers pass Keras callbacks (e.g. a pruning callback) and get a TrainResult.
+"""
+
+from __future__ import annotations
+
+import gc
+import math
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, fields
+from typing import Any
+
+import keras
+
+import spaces
+from search.data import Splits
+
+OPTIMIZERS = ("adam", "adamw", "sgd")
+SCHEDULES = ("constant", "cosine")
+AUGMENTS = ("none", "flip", "shift", "flip+shift")
+SCALINGS = ("unit", "symmetric")
+
+
+class TrainingDiverged(RuntimeError):
+    """The loss became NaN or infinite; the trial fails with this reason, the study goes on."""
+
+
+class ConfigError(ValueError):
+    """A training setting is invalid; ``str(e)`` is a one-line message."""
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """How a model is trained; every field can be set by a preset or varied by a space."""
+
+    epochs: int = 3
+    batch_size: int = 128
+    optimizer: str = "adam"
+    learning_rate: float = 1e-3
+    lr_schedule: str = "constant"
+    weight_decay: float = 0.0
+    augment: str = "none"
+    input_scaling: str = "unit"
+
+    def __post_init__(self) -> None:
+        for name in ("epochs", "batch_size"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+                raise ConfigError(f"{name} must be a positive integer, got {value!r}")
+        if not isinstance(self.learning_rate, int | float) or not self.learning_rate > 0:
+            raise ConfigError(f"learning_rate must be > 0, got {self.learning_rate!r}")
+        if not isinstance(self.weight_decay, int | float) or self.weight_decay < 0:
+            raise ConfigError(f"weight_decay must be >= 0, got {self.weight_decay!r}")
+        for name, allowed in (("optimizer", OPTIMIZERS), ("lr_schedule", SCHEDULES),
+                              ("augment", AUGMENTS), ("input_scaling", SCALINGS)):
+            if getattr(self, name) not in allowed:
+                raise ConfigError(f"{name} must be one of {', '.join(allowed)}, "
+                                  f"got {getattr(self, name)!r}")
+
+
+TRAIN_FIELDS = frozenset(f.name for f in fields(TrainConfig))
+
+
+def split_values(values: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Split a trial's values into architecture fields and training fields."""
+    arch = {k: v for k, v in values.items() if k not in TRAIN_FIELDS}
+    train = {k: v for k, v in values.items() if k in TRAIN_FIELDS}
+    return arch, train
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    val_accuracy: float
+    test_accuracy: float
+    val_curve: tuple[float, ...]
+    epochs: int
+    train_seconds: float
+
+
+def _with_input_pipeline(body: keras.Model, cfg: TrainConfig) -> keras.Model:
+    """Prepend scaling and augmentation as layers: they run on-graph, only while training."""
+    pre: list[keras.layers.Layer] = []
+    if cfg.input_scaling == "symmetric":
+        pre.append(keras.layers.Rescaling(2.0, offset=-1.0, name="to_symmetric"))
+    if "flip" in cfg.augment:
+        pre.append(keras.layers.RandomFlip("horizontal", name="augment_flip"))
+    if "shift" in cfg.augment:
+        pre.append(keras.layers.RandomTranslation(0.1, 0.1, name="augment_shift"))
+    if not pre:
+        return body
+    return keras.Sequential([keras.Input(body.input_shape[1:]), *pre, body], name=body.name)
+
+
+def _optimizer(cfg: TrainConfig, steps_per_epoch: int) -> keras.optimizers.Optimizer:
+    lr: Any = cfg.learning_rate
+    if cfg.lr_schedule == "cosine":
+        lr = keras.optimizers.schedules.CosineDecay(lr, decay_steps=cfg.epochs * steps_per_epoch)
+    if cfg.optimizer == "sgd":
+        return keras.optimizers.SGD(lr)
+    if cfg.optimizer == "adamw":
+        return keras.optimizers.AdamW(lr, weight_decay=cfg.weight_decay)
+    return keras.optimizers.Adam(lr)
+
+
+def train(
+    spec: spaces.ArchSpec,
+    data: Splits,
+    cfg: TrainConfig,
+    seed: int,
+    callbacks: Sequence[keras.callbacks.Callback] = (),
+) -> TrainResult:
+    """Train ``spec`` from scratch with ``seed``; raise TrainingDiverged on a non-finite loss."""
+    keras.utils.set_random_seed(seed)
+    try:
+        model = _with_input_pipeline(spaces.build(spec), cfg)
+        steps = math.ceil(len(data.x_train) / cfg.batch_size)
+        model.compile(
+            optimizer=_optimizer(cfg, steps),
+            loss="sparse_categorical_crossentropy",
+            metrics=["accuracy"],
+        )
+        start = time.perf_counter()
+        history = model.fit(
+            data.x_train,
+            data.y_train,
+            validation_data=(data.x_val, data.y_val),
+            epochs=cfg.epochs,
+            batch_size=cfg.batch_size,
+            verbose=0,
+            callbacks=[keras.callbacks.TerminateOnNaN(), *callbacks],
+        )
+        train_seconds = time.perf_counter() - start
+        for epoch, loss in enumerate(history.history["loss"], start=1):
+            if not math.isfinite(loss):
+                raise TrainingDiverged(f"loss became {loss} in epoch {epoch}")
+        curve = tuple(float(v) for v in history.history["val_accuracy"])
+        test = model.evaluate(data.x_test, data.y_test, batch_size=512, verbose=0,
+                              return_dict=True)
+        return TrainResult(
+            val_accuracy=curve[-1],
+            test_accuracy=float(test["accuracy"]),
+            val_curve=curve,
+            epochs=len(curve),
+            train_seconds=train_seconds,
+        )
+    finally:
+        # A long study builds hundreds of models in one process: drop each graph and its
+        # weights before the next, so memory stays flat.
+        keras.backend.clear_session()
+        gc.collect()

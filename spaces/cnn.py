@@ -1,0 +1,131 @@
+"""The AlexNet-style family: conv-pool blocks whose kernels shrink as the maps get smaller.
+
+``width`` is the number of filters of the first block (later blocks grow by ``growth``),
+``depth`` the number of conv-pool blocks and ``convs_per_block`` the stacked convolutions
+inside a block: the two knobs a scaling study turns.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import ClassVar
+
+import keras
+from keras import layers
+
+from spaces import _fields as f
+from spaces._base import SpecBase
+from spaces.errors import SpecError
+
+POOL = 2  # every block ends in a 2x2 pool with stride 2, halving the feature map
+
+
+def max_depth(input_shape: tuple[int, int, int]) -> int:
+    """How many 2x2 pools fit before the feature map would vanish."""
+    return int(math.log2(min(input_shape[0], input_shape[1])))
+
+
+@dataclass(frozen=True)
+class CNNSpec(SpecBase):
+    """One AlexNet-style conv-pool network."""
+
+    family: ClassVar[str] = "cnn"
+
+    width: int = 32
+    depth: int = 2
+    convs_per_block: int = 1
+    growth: float = 2.0
+    filters: tuple[int, ...] | None = None
+    kernels: tuple[int, ...] = (7, 5, 3, 3)
+    activation: str = "relu"
+    pooling: str = "max"
+    batch_norm: bool = False
+    dropout: float = 0.0
+    dense_units: int = 128
+    input_shape: tuple[int, int, int] = (28, 28, 1)
+    num_classes: int = 10
+
+    def __post_init__(self) -> None:
+        fam = self.family
+        set_ = object.__setattr__
+        set_(self, "width", f.positive_int(fam, "width", self.width))
+        set_(self, "depth", f.positive_int(fam, "depth", self.depth))
+        set_(self, "convs_per_block", f.positive_int(fam, "convs_per_block", self.convs_per_block))
+        if isinstance(self.growth, bool) or not isinstance(self.growth, int | float):
+            raise SpecError(f"cnn: growth must be a number >= 1, got {self.growth!r}")
+        if self.growth < 1:
+            raise SpecError(f"cnn: growth must be a number >= 1, got {self.growth!r}")
+        set_(self, "growth", float(self.growth))
+        set_(self, "input_shape", f.shape3(fam, self.input_shape))
+        set_(self, "kernels", f.int_tuple(fam, "kernels", self.kernels))
+        if any(b > a for a, b in zip(self.kernels, self.kernels[1:], strict=False)):
+            raise SpecError(f"cnn: kernels must not grow from block to block, got {self.kernels}")
+        if self.filters is not None:
+            set_(self, "filters", f.int_tuple(fam, "filters", self.filters))
+            if len(self.filters) != self.depth:
+                raise SpecError(
+                    f"cnn: filters lists {len(self.filters)} blocks but depth is {self.depth}"
+                )
+            if self.filters[0] != self.width:
+                raise SpecError(
+                    f"cnn: filters[0] ({self.filters[0]}) must equal width ({self.width})"
+                )
+        limit = max_depth(self.input_shape)
+        if self.depth > limit:
+            h, w, _ = self.input_shape
+            raise SpecError(
+                f"cnn: depth {self.depth} needs {self.depth} 2x2 pools but a {h}x{w} input "
+                f"allows at most {limit}"
+            )
+        f.choice(fam, "activation", self.activation, f.ACTIVATIONS)
+        f.choice(fam, "pooling", self.pooling, ("max", "avg"))
+        if not isinstance(self.batch_norm, bool):
+            raise SpecError(f"cnn: batch_norm must be true or false, got {self.batch_norm!r}")
+        set_(self, "dropout", f.fraction(fam, "dropout", self.dropout))
+        if isinstance(self.dense_units, bool) or not isinstance(self.dense_units, int):
+            raise SpecError(f"cnn: dense_units must be an integer >= 0, got {self.dense_units!r}")
+        if self.dense_units < 0:
+            raise SpecError(f"cnn: dense_units must be an integer >= 0, got {self.dense_units!r}")
+        set_(self, "num_classes", f.positive_int(fam, "num_classes", self.num_classes))
+
+    def block_filters(self) -> tuple[int, ...]:
+        """Filters of each block: explicit, or width grown by ``growth`` per block."""
+        if self.filters is not None:
+            return self.filters
+        return tuple(round(self.width * self.growth**i) for i in range(self.depth))
+
+    def block_kernels(self) -> tuple[int, ...]:
+        """Kernel size of each block; a schedule shorter than depth repeats its last entry."""
+        return tuple(self.kernels[min(i, len(self.kernels) - 1)] for i in range(self.depth))
+
+    def build(self) -> keras.Model:
+        inputs = keras.Input(shape=self.input_shape, name="image")
+        x = inputs
+        pool = layers.MaxPooling2D if self.pooling == "max" else layers.AveragePooling2D
+        for b, (filters, kernel) in enumerate(
+            zip(self.block_filters(), self.block_kernels(), strict=True), start=1
+        ):
+            for c in range(1, self.convs_per_block + 1):
+                x = layers.Conv2D(
+                    filters,
+                    kernel,
+                    padding="same",
+                    use_bias=not self.batch_norm,
+                    name=f"block{b}_conv{c}",
+                )(x)
+                if self.batch_norm:
+                    x = layers.BatchNormalization(name=f"block{b}_bn{c}")(x)
+                x = layers.Activation(self.activation, name=f"block{b}_{self.activation}{c}")(x)
+            x = pool(POOL, name=f"block{b}_pool")(x)
+            if self.dropout:
+                x = layers.Dropout(self.dropout, name=f"block{b}_dropout")(x)
+        x = layers.Flatten(name="flatten")(x)
+        if self.dense_units:
+            x = layers.Dense(self.dense_units, activation=self.activation, name="head_dense")(x)
+            if self.dropout:
+                x = layers.Dropout(self.dropout, name="head_dropout")(x)
+        outputs = layers.Dense(
+            self.num_classes, activation="softmax", dtype="float32", name="predictions"
+        )(x)
+        return keras.Model(inputs, outputs, name=f"cnn_w{self.width}_d{self.depth}")

@@ -1,0 +1,75 @@
+"""The original notebook's LeNet-like network, kept verbatim so its results can be replicated.
+
+conv 6@k 'same' -> avg-pool 2 stride 1 -> conv 16@k -> [extra 16@5x5 convs] ->
+avg-pool 2 (stride 2, or 1 when extra convs are present) -> conv 120@k -> dense 84 -> softmax.
+The notebook called changing ``kernel`` "width"; here it is just the kernel size.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+import keras
+from keras import layers
+
+from spaces import _fields as f
+from spaces._base import SpecBase
+from spaces.errors import SpecError
+
+
+@dataclass(frozen=True)
+class LeNetSpec(SpecBase):
+    """The notebook's model; ``extra_convs`` adds 16-filter 5x5 valid convs after conv 2."""
+
+    family: ClassVar[str] = "lenet"
+
+    kernel: int = 5
+    extra_convs: int = 0
+    activation: str = "tanh"
+    input_shape: tuple[int, int, int] = (28, 28, 1)
+    num_classes: int = 10
+
+    def __post_init__(self) -> None:
+        fam = self.family
+        object.__setattr__(self, "kernel", f.positive_int(fam, "kernel", self.kernel))
+        if isinstance(self.extra_convs, bool) or not isinstance(self.extra_convs, int):
+            raise SpecError(f"lenet: extra_convs must be an integer >= 0, got {self.extra_convs!r}")
+        if self.extra_convs < 0:
+            raise SpecError(f"lenet: extra_convs must be an integer >= 0, got {self.extra_convs!r}")
+        f.choice(fam, "activation", self.activation, f.ACTIVATIONS)
+        object.__setattr__(self, "input_shape", f.shape3(fam, self.input_shape))
+        classes = f.positive_int(fam, "num_classes", self.num_classes)
+        object.__setattr__(self, "num_classes", classes)
+        side = self._final_side()
+        if side < 1:
+            raise SpecError(
+                f"lenet: kernel {self.kernel} with {self.extra_convs} extra convs leaves no "
+                f"feature map on a {self.input_shape[0]}x{self.input_shape[1]} input"
+            )
+
+    def _final_side(self) -> int:
+        """Side of the last conv's output, following the valid convolutions and pools."""
+        side = min(self.input_shape[:2]) - 1  # 'same' conv, then 2x2 pool stride 1
+        side -= self.kernel - 1
+        side -= 4 * self.extra_convs
+        side = side - 1 if self.extra_convs else (side - 2) // 2 + 1
+        return side - (self.kernel - 1)
+
+    def build(self) -> keras.Model:
+        act, k = self.activation, self.kernel
+        inputs = keras.Input(shape=self.input_shape, name="image")
+        x = layers.Conv2D(6, k, padding="same", activation=act, name="block1_conv1")(inputs)
+        x = layers.AveragePooling2D(2, strides=1, name="block1_pool")(x)
+        x = layers.Conv2D(16, k, activation=act, name="block2_conv1")(x)
+        for i in range(self.extra_convs):
+            x = layers.Conv2D(16, 5, activation=act, name=f"block2_conv{i + 2}")(x)
+        stride = 1 if self.extra_convs else 2
+        x = layers.AveragePooling2D(2, strides=stride, name="block2_pool")(x)
+        x = layers.Conv2D(120, k, activation=act, name="block3_conv1")(x)
+        x = layers.Flatten(name="flatten")(x)
+        x = layers.Dense(84, activation=act, name="head_dense")(x)
+        outputs = layers.Dense(
+            self.num_classes, activation="softmax", dtype="float32", name="predictions"
+        )(x)
+        return keras.Model(inputs, outputs, name=f"lenet_k{k}_x{self.extra_convs}")

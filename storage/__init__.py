@@ -1,0 +1,20 @@
+"""Where studies live: storage URLs, exactly-once grid cells, and trials as plain records.
+
+No Keras here, and nothing from ``spaces``: this package only speaks Optuna.
+"""
+
+from storage.backends import StorageError, default_url, mask_url, open_storage
+from storage.claims import Unit, claim_next, queue_missing
+from storage.records import TrialRecord, trial_records
+
+__all__ = [
+    "StorageError",
+    "TrialRecord",
+    "Unit",
+    "claim_next",
+    "default_url",
+    "mask_url",
+    "open_storage",
+    "queue_missing",
+    "trial_records",
+]

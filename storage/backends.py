@@ -1,0 +1,106 @@
+"""Storage URL -> Optuna storage, with the engine options a multi-process study needs.
+
+- ``sqlite:///FILE`` (default, embedded): a busy timeout so concurrent writers wait
+  instead of failing with "database is locked".
+- ``postgresql://USER:PASSWORD@HOST:PORT/DB`` (psycopg 3): pre-ping so a worker survives
+  a server restart between trials.
+- ``journal:///FILE``: Optuna's journal file, for several processes on one machine
+  without a server.
+RDB storages run Optuna's heartbeat, so a killed worker's trial is failed, not stuck RUNNING.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import optuna
+import sqlalchemy
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+
+HEARTBEAT_SECONDS = 10
+GRACE_SECONDS = 30
+SQLITE_BUSY_TIMEOUT_SECONDS = 120
+JOURNAL_PREFIX = "journal://"
+DEFAULT_FILE = "studies.db"
+URL_FORMS = "sqlite:///FILE, postgresql://USER:PASSWORD@HOST:PORT/DB or journal:///FILE"
+
+
+class StorageError(Exception):
+    """A storage URL is malformed or its server/file cannot be used; one-line message."""
+
+
+def default_url(out_dir: str | os.PathLike[str]) -> str:
+    """The embedded default: an SQLite file inside the output directory."""
+    return f"sqlite:///{Path(out_dir) / DEFAULT_FILE}"
+
+
+def mask_url(url: str) -> str:
+    """The URL with its password replaced by ``***``, for every log line, note and file."""
+    if url.startswith(JOURNAL_PREFIX):
+        return url
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except (ArgumentError, ValueError):
+        return "<malformed storage URL>"
+
+
+def journal_path(url: str) -> Path:
+    return Path(url[len(JOURNAL_PREFIX):])
+
+
+def open_storage(url: str) -> optuna.storages.BaseStorage:
+    """Open (and create where needed) the storage behind ``url``."""
+    if url.startswith(JOURNAL_PREFIX):
+        return _journal(url)
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError):
+        raise StorageError(f"malformed storage URL {mask_url(url)!r}: use {URL_FORMS}") from None
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        return _rdb(url, _sqlite_options(parsed))
+    if backend == "postgresql":
+        return _rdb(url, {"pool_pre_ping": True})
+    raise StorageError(f"unsupported storage {backend!r} in {mask_url(url)!r}: use {URL_FORMS}")
+
+
+def _sqlite_options(parsed: sqlalchemy.URL) -> dict:
+    if not parsed.database or parsed.database == ":memory:":
+        raise StorageError("sqlite storage needs a file: sqlite:///path/to/studies.db")
+    folder = Path(parsed.database).resolve().parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StorageError(f"cannot create the folder for {parsed.database}: "
+                           f"{exc.strerror}") from None
+    if not os.access(folder, os.W_OK):
+        raise StorageError(f"cannot write the SQLite file in {folder}: permission denied")
+    return {"connect_args": {"timeout": SQLITE_BUSY_TIMEOUT_SECONDS}}
+
+
+def _rdb(url: str, engine_kwargs: dict) -> optuna.storages.RDBStorage:
+    try:
+        return optuna.storages.RDBStorage(
+            url,
+            engine_kwargs=engine_kwargs,
+            heartbeat_interval=HEARTBEAT_SECONDS,
+            grace_period=GRACE_SECONDS,
+        )
+    except (OperationalError, NoSuchModuleError, ImportError) as exc:
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        raise StorageError(f"cannot open storage {mask_url(url)}: {reason}") from None
+
+
+def _journal(url: str) -> optuna.storages.JournalStorage:
+    path = journal_path(url)
+    if not str(path) or path.is_dir():
+        raise StorageError(f"journal storage needs a file: journal:///path/to/study.log, "
+                           f"got {url!r}")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        backend = optuna.storages.journal.JournalFileBackend(str(path))
+    except OSError as exc:
+        raise StorageError(f"cannot open journal file {path}: {exc.strerror}") from None
+    return optuna.storages.JournalStorage(backend)

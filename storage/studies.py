@@ -1,0 +1,95 @@
+"""Create or join a study, refusing one that measures something else.
+
+The settings that define what a study measures are stored with it (user attr
+``identity``); a worker that brings other settings gets a one-line error, because mixing
+trials trained differently would corrupt every mean and confidence interval.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import optuna
+
+from storage.backends import StorageError
+
+IDENTITY = "identity"
+QUEUED = "queued"
+JOIN_WAIT_SECONDS = 60.0
+POLL_SECONDS = 0.5
+
+
+def _canonical(data: Any) -> str:
+    return json.dumps(data, sort_keys=True, default=str)
+
+
+def open_study(
+    storage: optuna.storages.BaseStorage,
+    name: str,
+    identity: dict[str, Any],
+    *,
+    sampler: optuna.samplers.BaseSampler,
+    pruner: optuna.pruners.BasePruner,
+    direction: str = "maximize",
+) -> tuple[optuna.Study, bool]:
+    """Return the study and whether this call created it."""
+    try:
+        study = optuna.create_study(storage=storage, study_name=name, direction=direction,
+                                    sampler=sampler, pruner=pruner)
+        study.set_user_attr(IDENTITY, _canonical(identity))
+        return study, True
+    except optuna.exceptions.DuplicatedStudyError:
+        pass
+    study = optuna.load_study(study_name=name, storage=storage, sampler=sampler, pruner=pruner)
+    if study.direction.name.lower() != direction:
+        raise StorageError(f"study {name!r} exists with direction "
+                           f"{study.direction.name.lower()}, not {direction}: "
+                           "use another --study-name")
+    stored = _wait_for(study, IDENTITY, JOIN_WAIT_SECONDS)
+    if stored is None:
+        raise StorageError(f"study {name!r} exists but was not made by search.study: "
+                           "use another --study-name")
+    if stored != _canonical(identity):
+        diff = _first_difference(json.loads(stored), json.loads(_canonical(identity)))
+        raise StorageError(f"study {name!r} exists with other settings ({diff}): "
+                           "use another --study-name, or the same settings to resume")
+    return study, False
+
+
+def _wait_for(study: optuna.Study, attr: str, seconds: float) -> Any:
+    """A study attribute another worker is about to write (its creator)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        value = study.user_attrs.get(attr)
+        if value is not None or time.monotonic() >= deadline:
+            return value
+        time.sleep(POLL_SECONDS)
+
+
+def wait_until_queued(study: optuna.Study) -> None:
+    """Let the creating worker finish filling the queue before a joiner repairs it."""
+    _wait_for(study, QUEUED, JOIN_WAIT_SECONDS)
+
+
+def mark_queued(study: optuna.Study) -> None:
+    study.set_user_attr(QUEUED, True)
+
+
+def _first_difference(old: Any, new: Any, path: str = "") -> str:
+    if isinstance(old, dict) and isinstance(new, dict):
+        for key in sorted(set(old) | set(new)):
+            if old.get(key) != new.get(key):
+                return _first_difference(old.get(key), new.get(key), f"{path}.{key}".strip("."))
+    return f"{path or 'settings'}: stored {old!r}, now {new!r}"
+
+
+def find_study(storage: optuna.storages.BaseStorage, name: str) -> optuna.Study:
+    """Load an existing study for reading, or fail with the names that do exist."""
+    summaries = optuna.get_all_study_summaries(storage, include_best_trial=False)
+    names = [s.study_name for s in summaries]
+    if name not in names:
+        known = ", ".join(names) if names else "none"
+        raise StorageError(f"no study named {name!r} in this storage (studies: {known})")
+    return optuna.load_study(study_name=name, storage=storage)
