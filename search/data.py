@@ -37,6 +37,7 @@ __all__ = [
 ]
 
 DATASETS = ("fashion_mnist", "cifar10")
+INPUT_SHAPES = {"fashion_mnist": (28, 28, 1), "cifar10": (32, 32, 3)}
 
 
 class DataError(Exception):

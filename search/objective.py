@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import platform
-from dataclasses import replace
 from typing import Any
 
 import keras
@@ -17,8 +16,8 @@ from optuna_integration import KerasPruningCallback
 
 import spaces
 from search.data import Splits
-from search.presets import Cell, StudySpec
-from search.train import TrainingDiverged, split_values, train
+from search.presets import Cell, StudySpec, resolve
+from search.train import TrainingDiverged, train
 from spaces.space import cell_key
 
 
@@ -46,10 +45,8 @@ class Objective:
 
     def __call__(self, trial: optuna.Trial) -> float:
         family, cell, values, seed = self._plan(trial)
-        arch_values, train_values = split_values(values)
-        arch = spaces.from_dict({"family": family, "input_shape": list(self.data.input_shape),
-                                 "num_classes": self.data.num_classes, **arch_values})
-        cfg = replace(self.spec.train, **train_values)
+        arch, cfg = resolve(family, values, self.spec.train, self.data.input_shape,
+                            self.data.num_classes)
         size = spaces.cost(spaces.build(arch))
         keras.backend.clear_session()
         for key, value in {

@@ -8,14 +8,14 @@ re-run with different settings is refused instead of silently mixing results.
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from search.data import DATASETS
-from search.train import ConfigError, TrainConfig
-from spaces import SpecError
+from search.data import DATASETS, INPUT_SHAPES
+from search.train import ConfigError, TrainConfig, split_values
+from spaces import ArchSpec, SpecError, from_dict
 from spaces.space import Space, cell_key
 from storage.claims import Unit
 
@@ -106,6 +106,16 @@ class StudySpec:
             "sampler": self.sampler if self.mode == "search" else None,
             "pruner": self.pruner if self.mode == "search" else None,
         }
+
+
+def resolve(family: str, values: dict[str, Any], base: TrainConfig,
+            input_shape: tuple[int, int, int], num_classes: int = 10
+            ) -> tuple[ArchSpec, TrainConfig]:
+    """A trial's values -> the architecture to build and the training settings to use."""
+    arch_values, train_values = split_values(values)
+    arch = from_dict({"family": family, "input_shape": list(input_shape),
+                      "num_classes": num_classes, **arch_values})
+    return arch, replace(base, **train_values)
 
 
 def available() -> list[str]:
@@ -201,6 +211,7 @@ def _check(spec: StudySpec) -> None:
     if spec.mode == "grid":
         if not spec.grids:
             raise PresetError(f"preset {spec.preset}: a grid preset needs [[grid]] tables")
-        spec.cells()
+        for cell in spec.cells():  # fail now, not in the middle of a study
+            resolve(cell.space.family, cell.values, spec.train, INPUT_SHAPES[spec.dataset])
     elif spec.space is None:
         raise PresetError(f"preset {spec.preset}: a search preset needs a [space] table")

@@ -1,0 +1,111 @@
+"""Shipped presets meet the issue's shape; flags override; bad presets fail in one line."""
+
+import pytest
+
+import spaces
+from search import presets
+from search.presets import PresetError
+
+
+def test_every_shipped_preset_loads():
+    assert {"scaling", "scaling-full", "search", "seed-replication"} <= set(presets.available())
+    for name in presets.available():
+        spec = presets.load(name)
+        assert spec.mode in ("grid", "search")
+
+
+def test_scaling_grid_covers_widths_depths_and_dense_sizes_spanning_the_cnns():
+    spec = presets.load("scaling")
+    cnn = [c for c in spec.cells() if c.space.family == "cnn"]
+    dense = [c for c in spec.cells() if c.space.family == "dense"]
+    assert len({c.varying["width"] for c in cnn}) >= 4
+    assert len({c.varying["depth"] for c in cnn}) >= 3
+    assert len(dense) >= 3 and spec.seeds >= 2
+
+    def params(cell):
+        arch, _ = presets.resolve(cell.space.family, cell.values, spec.train, (28, 28, 1))
+        return spaces.cost(spaces.build(arch)).params
+
+    cnn_sizes = [params(c) for c in cnn]
+    dense_sizes = [params(c) for c in dense]
+    assert min(dense_sizes) <= min(cnn_sizes) * 2
+    assert max(dense_sizes) >= max(cnn_sizes) / 2
+
+
+def test_scaling_full_is_the_definitive_version():
+    spec = presets.load("scaling-full")
+    assert spec.train_subset is None and spec.seeds >= 3 and spec.train.epochs >= 10
+
+
+def test_flags_override_the_preset():
+    spec = presets.load("scaling", epochs=1, seeds=1, train_subset=500, batch_size=64,
+                        study_name="s", out="elsewhere")
+    assert (spec.train.epochs, spec.seeds, spec.train_subset, spec.train.batch_size) == (
+        1, 1, 500, 64)
+    assert spec.name == "s" and str(spec.out) == "elsewhere"
+    assert presets.load("scaling").name == "scaling-fashion_mnist"
+
+
+def test_units_are_seed_major_and_identity_ignores_budget():
+    spec = presets.load("scaling", seeds=2)
+    units = spec.units()
+    assert len(units) == 2 * len(spec.cells())
+    assert {u.seed for u in units[: len(spec.cells())]} == {0}
+    assert spec.identity() == presets.load("scaling", seeds=3, trials=5).identity()
+    assert spec.identity() != presets.load("scaling", epochs=1).identity()
+
+
+def test_seed_replication_holds_the_notebooks_four_models():
+    spec = presets.load("seed-replication")
+    assert [c.key for c in spec.cells()] == [
+        "lenet:kernel=5", "lenet:kernel=8", "lenet:extra_convs=3", "dense:units=256"]
+    assert spec.train.epochs == 3 and spec.train.batch_size == 128
+    assert spec.cells()[0].values["optimizer"] == "sgd"
+    assert spec.cells()[3].values["input_scaling"] == "symmetric"
+
+
+def test_preset_file(tmp_path):
+    path = tmp_path / "mine.toml"
+    path.write_text('mode = "grid"\n[[grid]]\nfamily = "dense"\nparams = { units = [8] }\n')
+    spec = presets.load(str(path))
+    assert spec.preset == "mine" and [c.key for c in spec.cells()] == ["dense:units=8"]
+
+
+@pytest.mark.parametrize(
+    ("preset", "overrides", "message"),
+    [
+        ("nope", {}, "unknown preset 'nope'"),
+        ("scaling", {"dataset": "mnist"}, "unknown dataset 'mnist'"),
+        ("scaling", {"epochs": 0}, "epochs must be a positive integer"),
+        ("scaling", {"seeds": -1}, "seeds must be a positive integer"),
+        ("scaling", {"train_subset": 0}, "train_subset must be a positive integer"),
+    ],
+)
+def test_bad_presets_and_flags(preset, overrides, message):
+    with pytest.raises(PresetError) as err:
+        presets.load(preset, **overrides)
+    assert message in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("mode = [", "is not valid TOML"),
+        ('mode = "grid"\n', "needs [[grid]] tables"),
+        ('mode = "grid"\ncolour = 1\n', "unknown key(s) colour"),
+        ('mode = "grid"\n[[grid]]\nfamily = "cnn"\nparams = { width = [0] }\n',
+         "width must be a positive integer"),
+        ('mode = "grid"\n[[grid]]\nfamily = "transformer"\n', "unknown family"),
+        ('mode = "grid"\n[train]\noptimizer = "lbfgs"\n[[grid]]\nfamily = "dense"\n',
+         "optimizer must be one of"),
+        ('mode = "grid"\n[[grid]]\nfamily = "dense"\nparams = { units = [8] }\n'
+         '[[grid]]\nfamily = "dense"\nparams = { units = [8] }\n', "appear twice"),
+    ],
+)
+def test_malformed_preset_files(tmp_path, text, message):
+    path = tmp_path / "bad.toml"
+    path.write_text(text)
+    with pytest.raises(PresetError) as err:
+        presets.load(str(path))
+    assert message in str(err.value)
+    assert "\n" not in str(err.value)

@@ -1,0 +1,120 @@
+"""End to end: `python -m search.study` on a real SQLite file, read back through Optuna."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import optuna
+import pytest
+from optuna.trial import TrialState
+
+ROOT = Path(__file__).resolve().parents[2]
+ATTRS = {"family", "arch", "cell", "seed", "param_count", "flops", "val_accuracy",
+         "test_accuracy", "epochs", "train_seconds"}
+
+
+def cli(*args: str, timeout: float = 600) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k != "SEARCH_DATA_DIR"}
+    return subprocess.run([sys.executable, "-m", "search.study", *args], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture(scope="module")
+def tiny_study(tmp_path_factory):
+    """The issue's acceptance command, on a smaller subset to keep CI short."""
+    tmp = tmp_path_factory.mktemp("study")
+    url = f"sqlite:///{tmp}/X.db"
+    args = ("run", "--preset", "scaling", "--epochs", "1", "--train-subset", "1000",
+            "--seeds", "1", "--storage", url, "--study-name", "s", "--out", str(tmp / "D"))
+    first = cli(*args)
+    assert first.returncode == 0, first.stderr
+    return tmp, url, args, first
+
+
+@pytest.mark.slow
+def test_run_stores_every_cell_with_its_attributes(tiny_study):
+    _, url, _, first = tiny_study
+    study = optuna.load_study(study_name="s", storage=url)
+    trials = study.get_trials(states=(TrialState.COMPLETE,))
+    assert len(trials) == 15 == len(study.trials)
+    assert {t.user_attrs["family"] for t in trials} == {"cnn", "dense"}
+    for t in trials:
+        assert set(t.user_attrs) >= ATTRS
+        assert t.user_attrs["epochs"] == 1 and t.user_attrs["seed"] == 0
+        assert t.value == t.user_attrs["val_accuracy"]
+        assert list(t.intermediate_values) == [0]
+        assert json.loads(t.user_attrs["arch"])["family"] == t.user_attrs["family"]
+    cnn = [t for t in trials if t.user_attrs["family"] == "cnn"]
+    assert {t.params["width"] for t in cnn} == {8, 16, 32, 64}
+    assert {t.params["depth"] for t in cnn} == {1, 2, 3}
+    assert "depth \\ width" in first.stdout  # the width x depth table
+    assert "dense:units=1024" in first.stdout
+    assert (Path(url.removeprefix("sqlite:///"))).is_file()
+
+
+@pytest.mark.slow
+def test_rerun_adds_no_trial_and_more_seeds_extend_the_grid(tiny_study):
+    _, url, args, _ = tiny_study
+    again = cli(*args)
+    assert again.returncode == 0, again.stderr
+    assert "this run: 0 trial(s)" in again.stdout
+    assert len(optuna.load_study(study_name="s", storage=url).trials) == 15
+
+
+@pytest.mark.slow
+def test_export_writes_the_best_architecture(tiny_study):
+    tmp, url, _, _ = tiny_study
+    done = cli("export", "--study-name", "s", "--storage", url, "--out", str(tmp / "E"))
+    assert done.returncode == 0, done.stderr
+    data = json.loads((tmp / "E" / "s" / "best_architecture.json").read_text())
+    assert {"study", "dataset", "family", "arch", "param_count", "flops", "val_accuracy",
+            "test_accuracy", "trials", "versions"} <= set(data)
+    assert set(data["test_accuracy"]) == {"mean", "ci95", "per_seed"}
+    study = optuna.load_study(study_name="s", storage=url)
+    assert data["val_accuracy"]["mean"] == pytest.approx(study.best_value)
+    md = (tmp / "E" / "s" / "best_architecture.md").read_text()
+    assert "Keras model summary" in md and "Total params" in md
+
+
+@pytest.mark.slow
+def test_list_shows_the_study(tiny_study):
+    _, url, _, _ = tiny_study
+    listed = cli("list", "--storage", url)
+    assert listed.returncode == 0
+    assert "s " in listed.stdout and "grid" in listed.stdout and "15" in listed.stdout
+
+
+@pytest.mark.slow
+def test_a_changed_setting_is_refused_and_the_store_kept(tiny_study):
+    _, url, args, _ = tiny_study
+    changed = list(args)
+    changed[changed.index("--epochs") + 1] = "2"
+    refused = cli(*changed)
+    assert refused.returncode == 1
+    assert refused.stderr.strip().splitlines()[-1].startswith(
+        "error: study 's' exists with other settings (train.epochs: stored 1, now 2)")
+    assert len(optuna.load_study(study_name="s", storage=url).trials) == 15
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (("--preset", "nope"), 2, "error: unknown preset 'nope'"),
+        (("--dataset", "mnist"), 2, "error: unknown dataset 'mnist'"),
+        (("--epochs", "0"), 2, "error: epochs must be a positive integer"),
+        (("--epochs", "x"), 2, "error: argument --epochs: invalid int value"),
+        (("--storage", "sqlite:/"), 1, "error: malformed storage URL"),
+        (("--data-dir", "/nonexistent"), 1, "/nonexistent"),
+        (("export", "--study-name", "ghost"), 1, "error: no study named 'ghost'"),
+    ],
+)
+def test_bad_input_is_one_line_and_a_nonzero_exit(tmp_path, args, code, message):
+    if args[0] != "export":
+        args = ("run", *args)
+    done = cli(*args, "--out", str(tmp_path / "out"))
+    assert done.returncode == code
+    last = done.stderr.strip().splitlines()[-1]
+    assert message in last
+    assert "Traceback" not in done.stderr

@@ -1,0 +1,64 @@
+"""The training path on real Fashion-MNIST data (a small subset)."""
+
+import math
+
+import pytest
+
+import spaces
+from search.data import load_splits
+from search.train import ConfigError, TrainConfig, TrainingDiverged, split_values, train
+
+
+@pytest.fixture(scope="module")
+def small():
+    return load_splits("fashion_mnist", train_subset=300)
+
+
+def test_train_fits_selects_on_validation_and_reports_test(small):
+    spec = spaces.from_dict({"family": "cnn", "width": 4, "depth": 2})
+    result = train(spec, small, TrainConfig(epochs=2, batch_size=64), seed=0)
+    assert result.epochs == 2 and len(result.val_curve) == 2
+    assert result.val_accuracy == result.val_curve[-1]
+    assert 0.0 <= result.test_accuracy <= 1.0
+    assert result.val_accuracy > 0.2  # well above chance (0.1) even after 600 examples
+    assert result.train_seconds > 0
+
+
+def test_same_seed_same_result_other_seed_other_result(small):
+    spec = spaces.from_dict({"family": "dense", "units": 16})
+    cfg = TrainConfig(epochs=1, batch_size=32, augment="flip", input_scaling="symmetric")
+    a = train(spec, small, cfg, seed=3)
+    b = train(spec, small, cfg, seed=3)
+    c = train(spec, small, cfg, seed=4)
+    assert a.val_curve == b.val_curve and a.test_accuracy == b.test_accuracy
+    assert a.test_accuracy != c.test_accuracy
+
+
+def test_a_diverging_loss_raises_with_the_reason(small):
+    spec = spaces.from_dict({"family": "dense", "units": 64})
+    cfg = TrainConfig(epochs=2, optimizer="sgd", learning_rate=1e30)
+    with pytest.raises(TrainingDiverged, match=r"loss became (nan|inf) in epoch 1"):
+        train(spec, small, cfg, seed=0)
+
+
+def test_cosine_schedule_and_adamw_run(small):
+    spec = spaces.from_dict({"family": "cnn", "width": 4, "depth": 1, "batch_norm": True})
+    cfg = TrainConfig(epochs=1, optimizer="adamw", weight_decay=1e-4, lr_schedule="cosine",
+                      augment="flip+shift")
+    assert math.isfinite(train(spec, small, cfg, seed=0).val_accuracy)
+
+
+def test_values_split_into_architecture_and_training():
+    arch, training = split_values({"width": 8, "learning_rate": 0.1, "augment": "flip"})
+    assert arch == {"width": 8} and training == {"learning_rate": 0.1, "augment": "flip"}
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [({"epochs": 0}, "epochs must be a positive integer"),
+     ({"learning_rate": -1.0}, "learning_rate must be > 0"),
+     ({"augment": "rotate"}, "augment must be one of")],
+)
+def test_bad_training_settings(fields, message):
+    with pytest.raises(ConfigError, match=message):
+        TrainConfig(**fields)

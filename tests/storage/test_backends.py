@@ -1,0 +1,54 @@
+"""Storage URLs: real SQLite and journal files, masking, and one-line errors."""
+
+import optuna
+import pytest
+
+from storage import StorageError, default_url, mask_url, open_storage
+
+
+def test_default_is_an_sqlite_file_in_the_output_folder(tmp_path):
+    url = default_url(tmp_path / "runs")
+    assert url == f"sqlite:///{tmp_path}/runs/studies.db"
+    storage = open_storage(url)
+    optuna.create_study(storage=storage, study_name="a")
+    assert (tmp_path / "runs" / "studies.db").is_file()
+    assert isinstance(storage, optuna.storages.RDBStorage)
+    assert storage.get_heartbeat_interval() is not None
+
+
+def test_journal_file_storage(tmp_path):
+    storage = open_storage(f"journal:///{tmp_path}/j/study.log")
+    optuna.create_study(storage=storage, study_name="a").optimize(lambda t: 1.0, n_trials=2)
+    again = open_storage(f"journal:///{tmp_path}/j/study.log")
+    assert len(optuna.load_study(study_name="a", storage=again).trials) == 2
+
+
+def test_passwords_are_masked():
+    assert mask_url("postgresql://bob:s3cret@db:5432/lab") == "postgresql://bob:***@db:5432/lab"
+    assert "s3cret" not in mask_url("postgresql+psycopg://bob:s3cret@db/lab")
+    assert mask_url("sqlite:///x.db") == "sqlite:///x.db"
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("not a url", "malformed storage URL"),
+        ("mysql+nodriver://u:pw@h/db", "unsupported storage"),
+        ("sqlite://", "sqlite storage needs a file"),
+        ("postgresql://bob:s3cret@127.0.0.1:1/lab", "cannot open storage postgresql://bob:***@"),
+    ],
+)
+def test_bad_urls_fail_with_one_line_and_no_password(url, message):
+    with pytest.raises(StorageError) as err:
+        open_storage(url)
+    text = str(err.value)
+    assert message in text
+    assert "\n" not in text
+    assert "s3cret" not in text
+
+
+def test_unwritable_sqlite_folder(tmp_path):
+    blocked = tmp_path / "file"
+    blocked.write_text("not a folder")
+    with pytest.raises(StorageError, match="cannot create the folder"):
+        open_storage(f"sqlite:///{blocked}/sub/studies.db")

@@ -1,0 +1,59 @@
+"""Exactly-once grid units on a real SQLite store."""
+
+import optuna
+from optuna.trial import TrialState
+
+from storage import Unit, claim_next, open_storage, queue_missing
+
+
+def make_study(tmp_path):
+    storage = open_storage(f"sqlite:///{tmp_path}/claims.db")
+    return optuna.create_study(storage=storage, study_name="g"), storage
+
+
+UNITS = [Unit(f"cnn:width={w}", seed, {"width": w}) for seed in (0, 1) for w in (8, 16)]
+
+
+def test_queue_is_filled_once(tmp_path):
+    study, _ = make_study(tmp_path)
+    assert queue_missing(study, UNITS) == 4
+    assert queue_missing(study, UNITS) == 0
+    waiting = study.get_trials(states=(TrialState.WAITING,))
+    assert [(t.user_attrs["cell"], t.user_attrs["seed"]) for t in waiting] == [u.key for u in UNITS]
+
+
+def test_each_unit_is_claimed_once_then_the_queue_is_empty(tmp_path):
+    study, storage = make_study(tmp_path)
+    queue_missing(study, UNITS)
+    claimed = []
+    while (trial := claim_next(study, storage)) is not None:
+        claimed.append((trial.user_attrs["cell"], trial.user_attrs["seed"]))
+        width = int(trial.user_attrs["cell"].split("=")[1])
+        assert trial.suggest_categorical("width", [8, 16]) == width  # the enqueued value
+        study.tell(trial, 0.5)
+    assert sorted(claimed) == sorted(u.key for u in UNITS)
+    assert claim_next(study, storage) is None
+    assert len(study.trials) == 4  # an empty queue never creates a trial
+
+
+def test_failed_units_are_queued_again_and_completed_ones_are_not(tmp_path):
+    study, storage = make_study(tmp_path)
+    queue_missing(study, UNITS)
+    first = claim_next(study, storage)
+    study.tell(first, state=TrialState.FAIL)
+    second = claim_next(study, storage)
+    study.tell(second, 0.9)
+    assert queue_missing(study, UNITS) == 1  # only the failed unit comes back
+
+
+def test_a_twin_enqueued_by_a_racing_worker_is_closed_as_duplicate(tmp_path):
+    study, storage = make_study(tmp_path)
+    unit = UNITS[0]
+    for _ in range(2):  # two workers repaired the queue at the same moment
+        study.enqueue_trial(dict(unit.params), user_attrs={"cell": unit.cell, "seed": unit.seed})
+    owner = claim_next(study, storage)
+    assert owner is not None and owner.number == 0
+    assert claim_next(study, storage) is None
+    twin = study.trials[1]
+    assert twin.state == TrialState.PRUNED
+    assert twin.user_attrs["duplicate_of"] == 0
