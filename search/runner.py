@@ -8,32 +8,25 @@ way: COMPLETE, PRUNED, or FAIL with a stored reason, never stuck RUNNING.
 from __future__ import annotations
 
 import time
-import warnings
 from collections.abc import Callable
 
 import optuna
-from optuna.storages._heartbeat import get_heartbeat_thread  # no public API in Optuna 5.0
 from optuna.trial import FrozenTrial, TrialState
 
 from search.presets import StudySpec
 from search.train import TrainingDiverged
 from storage import claims
+from storage.heartbeat import beating, fail_stale
 from storage.studies import mark_queued, wait_until_queued
 
 Objective = Callable[[optuna.Trial], float]
 Report = Callable[[FrozenTrial], None]
 
 
-def _fail_stale(study: optuna.Study) -> None:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        optuna.storages.fail_stale_trials(study)
-
-
 def execute(study: optuna.Study, storage: optuna.storages.BaseStorage, trial: optuna.Trial,
             objective: Objective) -> FrozenTrial:
-    """Run one trial under Optuna's heartbeat and end it in a finished state."""
-    with get_heartbeat_thread(trial._trial_id, storage):
+    """Run one trial under a heartbeat and end it in a finished state."""
+    with beating(storage, trial._trial_id):
         try:
             value = objective(trial)
         except optuna.TrialPruned:
@@ -56,7 +49,7 @@ def run_grid(study: optuna.Study, storage: optuna.storages.BaseStorage, spec: St
 
     In a grid, ``--trials`` caps the units this worker runs (the grid fixes the total).
     """
-    _fail_stale(study)
+    fail_stale(study, storage)
     if not created:
         wait_until_queued(study)
     claims.queue_missing(study, spec.units())
@@ -66,7 +59,7 @@ def run_grid(study: optuna.Study, storage: optuna.storages.BaseStorage, spec: St
     while not _timed_out(spec, start) and (spec.trials is None or done < spec.trials):
         trial = claims.claim_next(study, storage)
         if trial is None:
-            _fail_stale(study)  # a dead worker's unit goes back into the queue
+            fail_stale(study, storage)  # a dead worker's unit goes back into the queue
             if claims.queue_missing(study, spec.units()) == 0:
                 break
             continue
@@ -84,7 +77,7 @@ def run_search(study: optuna.Study, storage: optuna.storages.BaseStorage, spec: 
             TrialState.RUNNING, TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)))
         if spec.trials is not None and started >= spec.trials:
             break
-        _fail_stale(study)
+        fail_stale(study, storage)
         report(execute(study, storage, study.ask(), objective))
         done += 1
     return done

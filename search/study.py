@@ -14,6 +14,7 @@ import argparse
 import json
 import os
 import re
+import signal
 import sys
 import time
 import warnings
@@ -32,11 +33,19 @@ from search.data import DataError, load_splits
 from search.export import ExportError, export
 from search.train import ConfigError
 from spaces import SpecError
-from storage import StorageError, default_url, mask_url, open_storage, trial_records
+from storage import (
+    StorageError,
+    StorageURLError,
+    default_url,
+    mask_url,
+    network_filesystem_warning,
+    open_storage,
+    trial_records,
+)
 from storage.studies import IDENTITY, find_study, open_study
 
 COMMANDS = ("run", "list", "export")
-USAGE_ERRORS = (presets.PresetError, SpecError, ConfigError)
+USAGE_ERRORS = (presets.PresetError, SpecError, ConfigError, StorageURLError)
 RUNTIME_ERRORS = (DataError, StorageError, ExportError)
 
 
@@ -110,6 +119,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(f"study {spec.name!r} (preset {spec.preset}, {spec.mode}) in {mask_url(url)}")
     print(f"data: {data!r}")
     storage = open_storage(url)
+    warning = network_filesystem_warning(url)
+    if warning:
+        print(warning, file=sys.stderr)
     if spec.mode == "grid":
         sampler: optuna.samplers.BaseSampler = optuna.samplers.RandomSampler()
         pruner: optuna.pruners.BasePruner = optuna.pruners.NopPruner()
@@ -176,12 +188,17 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] not in (*COMMANDS, "-h", "--help"):
         argv.insert(0, "run")
     args = build_parser().parse_args(argv)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
+    signal.signal(signal.SIGTERM, _interrupt)  # docker stop / kubectl delete: end cleanly
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
     try:
         return args.func(args)

@@ -3,17 +3,26 @@
 No Keras here, and nothing from ``spaces``: this package only speaks Optuna.
 """
 
-from storage.backends import StorageError, default_url, mask_url, open_storage
+from storage.backends import (
+    StorageError,
+    StorageURLError,
+    default_url,
+    mask_url,
+    network_filesystem_warning,
+    open_storage,
+)
 from storage.claims import Unit, claim_next, queue_missing
 from storage.records import TrialRecord, trial_records
 
 __all__ = [
     "StorageError",
+    "StorageURLError",
     "TrialRecord",
     "Unit",
     "claim_next",
     "default_url",
     "mask_url",
+    "network_filesystem_warning",
     "open_storage",
     "queue_missing",
     "trial_records",

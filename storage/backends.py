@@ -19,16 +19,33 @@ import sqlalchemy
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 
-HEARTBEAT_SECONDS = 10
-GRACE_SECONDS = 30
+HEARTBEAT_ENV, GRACE_ENV = "SEARCH_HEARTBEAT_SECONDS", "SEARCH_GRACE_SECONDS"
 SQLITE_BUSY_TIMEOUT_SECONDS = 120
 JOURNAL_PREFIX = "journal://"
 DEFAULT_FILE = "studies.db"
 URL_FORMS = "sqlite:///FILE, postgresql://USER:PASSWORD@HOST:PORT/DB or journal:///FILE"
 
 
+NETWORK_FILESYSTEMS = ("nfs", "nfs4", "cifs", "smb3", "smbfs", "fuse.sshfs", "9p", "glusterfs",
+                       "ceph", "lustre", "gpfs", "beegfs")
+
+
 class StorageError(Exception):
-    """A storage URL is malformed or its server/file cannot be used; one-line message."""
+    """A storage's server or file cannot be used; ``str(e)`` is a one-line message."""
+
+
+class StorageURLError(StorageError):
+    """The storage URL itself is wrong (a usage error)."""
+
+
+def heartbeat_seconds() -> int:
+    """How often a running trial says it is alive (env SEARCH_HEARTBEAT_SECONDS, default 10)."""
+    return int(os.environ.get(HEARTBEAT_ENV, "10"))
+
+
+def grace_seconds() -> int:
+    """Silence after which a running trial counts as dead (env SEARCH_GRACE_SECONDS, 30)."""
+    return int(os.environ.get(GRACE_ENV, "30"))
 
 
 def default_url(out_dir: str | os.PathLike[str]) -> str:
@@ -57,18 +74,20 @@ def open_storage(url: str) -> optuna.storages.BaseStorage:
     try:
         parsed = make_url(url)
     except (ArgumentError, ValueError):
-        raise StorageError(f"malformed storage URL {mask_url(url)!r}: use {URL_FORMS}") from None
+        raise StorageURLError(f"malformed storage URL {mask_url(url)!r}: use {URL_FORMS}"
+                              ) from None
     backend = parsed.get_backend_name()
     if backend == "sqlite":
         return _rdb(url, _sqlite_options(parsed))
     if backend == "postgresql":
         return _rdb(url, {"pool_pre_ping": True})
-    raise StorageError(f"unsupported storage {backend!r} in {mask_url(url)!r}: use {URL_FORMS}")
+    raise StorageURLError(f"unsupported storage {backend!r} in {mask_url(url)!r}: "
+                          f"use {URL_FORMS}")
 
 
 def _sqlite_options(parsed: sqlalchemy.URL) -> dict:
     if not parsed.database or parsed.database == ":memory:":
-        raise StorageError("sqlite storage needs a file: sqlite:///path/to/studies.db")
+        raise StorageURLError("sqlite storage needs a file: sqlite:///path/to/studies.db")
     folder = Path(parsed.database).resolve().parent
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -85,8 +104,8 @@ def _rdb(url: str, engine_kwargs: dict) -> optuna.storages.RDBStorage:
         return optuna.storages.RDBStorage(
             url,
             engine_kwargs=engine_kwargs,
-            heartbeat_interval=HEARTBEAT_SECONDS,
-            grace_period=GRACE_SECONDS,
+            heartbeat_interval=heartbeat_seconds(),
+            grace_period=grace_seconds(),
         )
     except (OperationalError, NoSuchModuleError, ImportError) as exc:
         reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
@@ -96,11 +115,44 @@ def _rdb(url: str, engine_kwargs: dict) -> optuna.storages.RDBStorage:
 def _journal(url: str) -> optuna.storages.JournalStorage:
     path = journal_path(url)
     if not str(path) or path.is_dir():
-        raise StorageError(f"journal storage needs a file: journal:///path/to/study.log, "
-                           f"got {url!r}")
+        raise StorageURLError(f"journal storage needs a file: journal:///path/to/study.log, "
+                              f"got {url!r}")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         backend = optuna.storages.journal.JournalFileBackend(str(path))
     except OSError as exc:
         raise StorageError(f"cannot open journal file {path}: {exc.strerror}") from None
     return optuna.storages.JournalStorage(backend)
+
+
+def network_filesystem_warning(url: str) -> str | None:
+    """A warning when a file storage sits on a network file system, where locks are unsafe."""
+    if url.startswith(JOURNAL_PREFIX):
+        path = journal_path(url)
+    else:
+        try:
+            parsed = make_url(url)
+        except (ArgumentError, ValueError):
+            return None
+        if parsed.get_backend_name() != "sqlite" or not parsed.database:
+            return None
+        path = Path(parsed.database)
+    fstype = _filesystem_type(path.resolve())
+    if fstype not in NETWORK_FILESYSTEMS:
+        return None
+    return (f"warning: {path} is on a network file system ({fstype}), where file locks are "
+            "unreliable with several workers: use a postgresql:// storage for them")
+
+
+def _filesystem_type(path: Path) -> str | None:
+    """The type of the mount holding ``path`` (Linux /proc/mounts; None elsewhere)."""
+    try:
+        mounts = Path("/proc/mounts").read_text().splitlines()
+    except OSError:
+        return None
+    best, kind = "", None
+    for line in mounts:
+        parts = line.split()
+        if len(parts) >= 3 and str(path).startswith(parts[1]) and len(parts[1]) > len(best):
+            best, kind = parts[1], parts[2]
+    return kind

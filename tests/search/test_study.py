@@ -1,24 +1,16 @@
 """End to end: `python -m search.study` on a real SQLite file, read back through Optuna."""
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import optuna
 import pytest
 from optuna.trial import TrialState
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.cli import run as cli
+
 ATTRS = {"family", "arch", "cell", "seed", "param_count", "flops", "val_accuracy",
          "test_accuracy", "epochs", "train_seconds"}
-
-
-def cli(*args: str, timeout: float = 600) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if k != "SEARCH_DATA_DIR"}
-    return subprocess.run([sys.executable, "-m", "search.study", *args], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=timeout)
 
 
 @pytest.fixture(scope="module")

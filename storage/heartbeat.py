@@ -1,0 +1,73 @@
+"""Liveness of running trials, for every storage: a killed worker's trial becomes FAIL.
+
+RDB storages use Optuna's own heartbeat. Optuna 5.0 has none for the journal file, so the
+same protocol is written here on top of public storage calls: a thread stamps the trial's
+system attr ``heartbeat`` every interval, and a RUNNING trial whose stamp (or start, if it
+never stamped) is older than the grace period is set to FAIL.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+import warnings
+from collections.abc import Iterator
+
+import optuna
+from optuna.exceptions import UpdateFinishedTrialError
+from optuna.storages._heartbeat import get_heartbeat_thread  # no public API in Optuna 5.0
+from optuna.trial import TrialState
+
+from storage.backends import grace_seconds, heartbeat_seconds
+
+STAMP = "heartbeat"
+
+
+@contextlib.contextmanager
+def beating(storage: optuna.storages.BaseStorage, trial_id: int) -> Iterator[None]:
+    """Keep the trial marked alive while the block runs."""
+    if isinstance(storage, optuna.storages.RDBStorage):
+        with get_heartbeat_thread(trial_id, storage):
+            yield
+        return
+    stop = threading.Event()
+
+    def stamp() -> None:
+        while True:
+            with contextlib.suppress(UpdateFinishedTrialError):
+                storage.set_trial_system_attr(trial_id, STAMP, time.time())
+            if stop.wait(heartbeat_seconds()):
+                return
+
+    thread = threading.Thread(target=stamp, name=f"heartbeat-{trial_id}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+
+
+def fail_stale(study: optuna.Study, storage: optuna.storages.BaseStorage) -> list[int]:
+    """Set trials whose worker stopped beating to FAIL; return their numbers."""
+    if isinstance(storage, optuna.storages.RDBStorage):
+        running = {t.number for t in study.get_trials(deepcopy=False,
+                                                       states=(TrialState.RUNNING,))}
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            optuna.storages.fail_stale_trials(study)
+        failed = {t.number for t in study.get_trials(deepcopy=False, states=(TrialState.FAIL,))}
+        return sorted(running & failed)
+    now, failed = time.time(), []
+    for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        start = trial.datetime_start.timestamp() if trial.datetime_start else now
+        last = trial.system_attrs.get(STAMP, start)
+        if now - last <= grace_seconds():
+            continue
+        with contextlib.suppress(UpdateFinishedTrialError):
+            storage.set_trial_user_attr(trial._trial_id, "fail_reason",
+                                        f"worker stopped (no heartbeat for {now - last:.0f} s)")
+            if storage.set_trial_state_values(trial._trial_id, TrialState.FAIL):
+                failed.append(trial.number)
+    return failed

@@ -1,0 +1,156 @@
+"""Several real workers on one study: every grid unit runs exactly once, kills recover.
+
+Each test starts `python -m search.study` processes against a real storage (PostgreSQL
+server, journal file, SQLite file) and reads the result back through Optuna's API.
+"""
+
+from __future__ import annotations
+
+import signal
+import time
+from pathlib import Path
+
+import optuna
+import pytest
+from optuna.trial import TrialState
+
+from storage import open_storage
+from tests import cli
+
+GRID = """mode = "grid"
+dataset = "fashion_mnist"
+[train]
+epochs = {epochs}
+[[grid]]
+family = "dense"
+params = {{ units = [8, 16, 32, 64] }}
+"""
+FAST = {"SEARCH_HEARTBEAT_SECONDS": "1", "SEARCH_GRACE_SECONDS": "4"}
+
+
+def preset(tmp_path: Path, epochs: int = 1) -> str:
+    path = tmp_path / f"grid{epochs}.toml"
+    path.write_text(GRID.format(epochs=epochs))
+    return str(path)
+
+
+def worker_args(tmp_path: Path, url: str, epochs: int = 1, subset: int = 300) -> list[str]:
+    return ["run", "--preset", preset(tmp_path, epochs), "--storage", url, "--study-name", "w",
+            "--seeds", "2", "--train-subset", str(subset), "--out", str(tmp_path / "out")]
+
+
+def load(url: str) -> optuna.Study:
+    return optuna.load_study(study_name="w", storage=open_storage(url))
+
+
+def units_done(url: str) -> dict[tuple[str, int], int]:
+    study = load(url)
+    done: dict[tuple[str, int], int] = {}
+    for t in study.get_trials(states=(TrialState.COMPLETE,)):
+        key = (t.user_attrs["cell"], t.user_attrs["seed"])
+        done[key] = done.get(key, 0) + 1
+    return done
+
+
+def run_workers(tmp_path: Path, url: str, n: int) -> None:
+    procs = [cli.start(*worker_args(tmp_path, url)) for _ in range(n)]
+    for p in procs:
+        _, err = p.communicate(timeout=600)
+        assert p.returncode == 0, err
+
+
+def assert_exactly_once(url: str) -> None:
+    done = units_done(url)
+    expected = {(f"dense:units={u}", s) for u in (8, 16, 32, 64) for s in (0, 1)}
+    assert set(done) == expected  # none skipped
+    assert set(done.values()) == {1}  # none twice
+    study = load(url)
+    assert not study.get_trials(states=(TrialState.RUNNING, TrialState.WAITING))
+
+
+@pytest.mark.slow
+def test_three_workers_on_postgresql(tmp_path, postgres_url):
+    run_workers(tmp_path, postgres_url, 3)
+    assert_exactly_once(postgres_url)
+    written = "".join(p.read_text(errors="ignore") for p in (tmp_path / "out").rglob("*")
+                      if p.is_file())
+    assert "s3cret-pw" not in written  # no password in anything the project writes
+
+
+@pytest.mark.slow
+def test_two_workers_on_a_journal_file(tmp_path):
+    url = f"journal:///{tmp_path}/study.log"
+    run_workers(tmp_path, url, 2)
+    assert_exactly_once(url)
+
+
+@pytest.mark.slow
+def test_two_workers_on_sqlite(tmp_path):
+    url = f"sqlite:///{tmp_path}/studies.db"
+    run_workers(tmp_path, url, 2)
+    assert_exactly_once(url)
+
+
+def signal_mid_trial(url: str, proc, signum: int, timeout: float = 120) -> int:
+    """Send ``signum`` once a trial runs after at least one completed; return its number."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, proc.communicate()[1]
+        try:
+            states = [t.state for t in load(url).get_trials(deepcopy=False)]
+        except KeyError:  # the study is not created yet
+            states = []
+        if TrialState.RUNNING in states and TrialState.COMPLETE in states:
+            proc.send_signal(signum)
+            proc.wait(timeout=120)
+            running = load(url).get_trials(states=(TrialState.RUNNING,))
+            if signum == signal.SIGKILL:
+                assert len(running) == 1  # what a kill leaves behind
+                return running[0].number
+            return max(t.number for t in load(url).get_trials(deepcopy=False)
+                       if t.state != TrialState.WAITING)
+        time.sleep(0.2)
+    raise AssertionError("no trial started running in time")
+
+
+def snapshot(url: str) -> dict[int, tuple]:
+    study = load(url)
+    return {t.number: (t.value, t.params, t.user_attrs, t.intermediate_values)
+            for t in study.get_trials(states=(TrialState.COMPLETE,))}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", ["sqlite", "journal"])
+def test_a_killed_worker_is_recovered_by_the_next_run(tmp_path, kind):
+    url = (f"sqlite:///{tmp_path}/studies.db" if kind == "sqlite"
+           else f"journal:///{tmp_path}/study.log")
+    args = worker_args(tmp_path, url, epochs=3, subset=6000)
+    victim = cli.start(*args, **FAST)
+    killed = signal_mid_trial(url, victim, signal.SIGKILL)
+    before = snapshot(url)
+
+    start = time.monotonic()
+    time.sleep(int(FAST["SEARCH_GRACE_SECONDS"]) + 1)
+    rerun = cli.run(*args, **FAST)
+    recovery = time.monotonic() - start
+    assert rerun.returncode == 0, rerun.stderr
+    study = load(url)
+    assert study.trials[killed].state == TrialState.FAIL
+    assert_exactly_once(url)
+    after = snapshot(url)
+    assert {n: after[n] for n in before} == before  # completed trials untouched
+    print(f"{kind}: killed unit recovered, grid finished {recovery:.1f} s after the kill")
+
+
+@pytest.mark.slow
+def test_ctrl_c_marks_the_running_trial_failed(tmp_path):
+    url = f"sqlite:///{tmp_path}/studies.db"
+    worker = cli.start(*worker_args(tmp_path, url, epochs=3, subset=6000))
+    interrupted = signal_mid_trial(url, worker, signal.SIGINT)
+    _, err = worker.communicate()
+    assert worker.returncode == 130
+    assert "interrupted" in err.strip().splitlines()[-1]
+    assert "Traceback" not in err
+    trial = load(url).trials[interrupted]
+    assert trial.state == TrialState.FAIL
+    assert trial.user_attrs["fail_reason"] == "interrupted"
