@@ -15,7 +15,8 @@ from spaces.space import parse_cell_key
 def trial_line(trial: FrozenTrial, position: str = "") -> str:
     """E.g. ``[  3] cnn:width=16,depth=2 seed 1  params 120k  val 0.8712  test 0.8650  12.3 s``."""
     a = trial.user_attrs
-    head = f"[{position or trial.number:>5}] {a.get('cell', '?')} seed {a.get('seed', '?')}"
+    cell = _short(a.get("cell", "?"), 60)
+    head = f"[{position or trial.number:>5}] {cell} seed {a.get('seed', '?')}"
     size = f"params {human(a['param_count'])}" if "param_count" in a else ""
     if trial.state.name == "COMPLETE":
         tail = (f"val {a['val_accuracy']:.4f}  test {a['test_accuracy']:.4f}  "
@@ -26,6 +27,11 @@ def trial_line(trial: FrozenTrial, position: str = "") -> str:
     else:
         tail = f"{trial.state.name}: {a.get('fail_reason', 'no reason stored')}"
     return "  ".join(part for part in (head, size, tail) if part)
+
+
+def _short(text: str, width: int) -> str:
+    """Search cells name every sampled value; keep lines readable."""
+    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def ci_text(interval: Interval) -> str:
@@ -71,7 +77,8 @@ def cell_table(cells: Sequence[CellStats], expected: int | None = None) -> str:
     for c in sorted(cells, key=lambda c: (families.index(c.family), c.param_count)):
         ci = (f"[{c.test.low:.4f}, {c.test.high:.4f}]" if not math.isnan(c.test.low)
               else "(one seed)")
-        lines.append(f"{c.cell:<34}{c.n:>3}{human(c.param_count):>9}{human(c.flops):>9}  "
+        name = _short(c.cell, 33)
+        lines.append(f"{name:<34}{c.n:>3}{human(c.param_count):>9}{human(c.flops):>9}  "
                      f"{c.test.mean:.4f} {ci:<19}{c.val.mean:>9.4f}{c.train_seconds:>9.1f}")
     if expected is not None and expected > len(cells):
         lines.append(f"{expected - len(cells)} of {expected} cells have no completed trial yet")

@@ -20,6 +20,8 @@ from spaces.space import Space, cell_key
 from storage.claims import Unit
 
 MODES = ("grid", "search")
+ENGINES = ("optuna", "keras-tuner")
+TUNERS = ("hyperband", "bayesian", "random")
 SAMPLERS = ("tpe", "random")
 PRUNERS = ("hyperband", "median", "none")
 DEFAULT_PRESET = "scaling"
@@ -62,10 +64,15 @@ class StudySpec:
     storage: str | None = None
     study_name: str | None = None
     out: Path = field(default_factory=lambda: Path("runs"))
+    engine: str = "optuna"
+    tuner: str = "hyperband"
 
     @property
     def name(self) -> str:
-        return self.study_name or f"{self.preset}-{self.dataset}"
+        if self.study_name:
+            return self.study_name
+        engine = f"-kt-{self.tuner}" if self.engine == "keras-tuner" else ""
+        return f"{self.preset}-{self.dataset}{engine}"
 
     def cells(self) -> list[Cell]:
         """Every grid cell in preset order (empty for a search)."""
@@ -105,6 +112,8 @@ class StudySpec:
             "space": space_data(self.space) if self.space else None,
             "sampler": self.sampler if self.mode == "search" else None,
             "pruner": self.pruner if self.mode == "search" else None,
+            "engine": self.engine,
+            "tuner": self.tuner if self.engine == "keras-tuner" else None,
         }
 
 
@@ -173,7 +182,7 @@ def _build(name: str, raw: dict[str, Any], overrides: dict[str, Any]) -> StudySp
     grids = tuple(Space.parse(g) for g in raw.pop("grid", []))
     space = Space.parse(raw.pop("space")) if "space" in raw else None
     known = {"description", "mode", "dataset", "seeds", "train_subset", "split_seed",
-             "sampler", "pruner", "trials", "timeout"}
+             "sampler", "pruner", "trials", "timeout", "engine", "tuner"}
     unknown = sorted(set(raw) - known)
     if unknown:
         raise PresetError(f"preset {name}: unknown key(s) {', '.join(unknown)}")
@@ -197,6 +206,8 @@ def _build(name: str, raw: dict[str, Any], overrides: dict[str, Any]) -> StudySp
         storage=settings.get("storage"),
         study_name=settings.get("study_name"),
         out=Path(settings.get("out", "runs")),
+        engine=settings.get("engine", "optuna"),
+        tuner=settings.get("tuner", "hyperband"),
     )
     _check(spec)
     return spec
@@ -205,7 +216,8 @@ def _build(name: str, raw: dict[str, Any], overrides: dict[str, Any]) -> StudySp
 def _check(spec: StudySpec) -> None:
     for label, value, allowed in (("mode", spec.mode, MODES), ("dataset", spec.dataset, DATASETS),
                                   ("sampler", spec.sampler, SAMPLERS),
-                                  ("pruner", spec.pruner, PRUNERS)):
+                                  ("pruner", spec.pruner, PRUNERS),
+                                  ("engine", spec.engine, ENGINES), ("tuner", spec.tuner, TUNERS)):
         if value not in allowed:
             raise PresetError(f"unknown {label} {value!r}: choose one of {', '.join(allowed)}")
     if spec.mode == "grid":
@@ -213,5 +225,8 @@ def _check(spec: StudySpec) -> None:
             raise PresetError(f"preset {spec.preset}: a grid preset needs [[grid]] tables")
         for cell in spec.cells():  # fail now, not in the middle of a study
             resolve(cell.space.family, cell.values, spec.train, INPUT_SHAPES[spec.dataset])
+        if spec.engine == "keras-tuner":
+            raise PresetError(f"preset {spec.preset}: KerasTuner needs a search preset "
+                              "(a [space] table), not a grid")
     elif spec.space is None:
         raise PresetError(f"preset {spec.preset}: a search preset needs a [space] table")

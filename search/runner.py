@@ -32,6 +32,7 @@ def execute(study: optuna.Study, storage: optuna.storages.BaseStorage, trial: op
         except optuna.TrialPruned:
             study.tell(trial, state=TrialState.PRUNED)
         except TrainingDiverged:
+            trial.set_user_attr(claims.FINAL_FAILURE, True)  # deterministic: never retried
             study.tell(trial, state=TrialState.FAIL)
         except BaseException as exc:  # Ctrl-C or a bug: never leave the trial RUNNING
             reason = "interrupted" if isinstance(exc, KeyboardInterrupt) else repr(exc)

@@ -3,6 +3,8 @@
     python -m search.study [run] [--preset NAME|FILE.toml] [--storage URL] ...
     python -m search.study list   [--storage URL]
     python -m search.study export --study-name NAME [--storage URL] [--out DIR]
+    python -m search.study report --study-name NAME [--storage URL] [--out DIR] [--png]
+    python -m search.study dashboard [--storage URL] [--host 127.0.0.1] [--port 8080]
 
 Errors a user can fix print one line and exit 2 (usage) or 1 (data, storage); tracebacks
 are kept for bugs.
@@ -27,10 +29,11 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow is impor
 import optuna
 
 from search import presets
-from search.analysis import cell_stats
+from search.analysis import analyze, cell_stats
 from search.console import cell_table, trial_line
 from search.data import DataError, load_splits
 from search.export import ExportError, export
+from search.report import ReportError, headline, write_report
 from search.train import ConfigError
 from spaces import SpecError
 from storage import (
@@ -44,9 +47,9 @@ from storage import (
 )
 from storage.studies import IDENTITY, find_study, open_study
 
-COMMANDS = ("run", "list", "export")
+COMMANDS = ("run", "list", "export", "report", "dashboard")
 USAGE_ERRORS = (presets.PresetError, SpecError, ConfigError, StorageURLError)
-RUNTIME_ERRORS = (DataError, StorageError, ExportError)
+RUNTIME_ERRORS = (DataError, StorageError, ExportError, ReportError)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -73,6 +76,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--train-subset", type=int, help="stratified subset of N training images")
     run.add_argument("--batch-size", type=int)
     run.add_argument("--out", default="runs", help="output folder (default: runs)")
+    run.add_argument("--engine", choices=presets.ENGINES,
+                     help="who samples a search preset (default: optuna)")
+    run.add_argument("--tuner", choices=presets.TUNERS,
+                     help="KerasTuner's tuner with --engine keras-tuner (default: hyperband)")
     run.set_defaults(func=cmd_run)
 
     lst = sub.add_parser("list", help="list the studies in a storage")
@@ -85,6 +92,20 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("--storage")
     exp.add_argument("--out", default="runs")
     exp.set_defaults(func=cmd_export)
+
+    rep = sub.add_parser("report", help="write report.html, scaling.json and cells.csv")
+    rep.add_argument("--study-name", required=True)
+    rep.add_argument("--storage")
+    rep.add_argument("--out", default="runs")
+    rep.add_argument("--png", action="store_true", help="also write PNGs of the key figures")
+    rep.set_defaults(func=cmd_report)
+
+    dash = sub.add_parser("dashboard", help="serve optuna-dashboard on the study store")
+    dash.add_argument("--storage")
+    dash.add_argument("--out", default="runs")
+    dash.add_argument("--host", default="127.0.0.1", help="bind address (default: loopback)")
+    dash.add_argument("--port", type=int, default=8080)
+    dash.set_defaults(func=cmd_dashboard)
     return parser
 
 
@@ -110,7 +131,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         args.preset, dataset=args.dataset, data_dir=args.data_dir, epochs=args.epochs,
         seeds=args.seeds, trials=args.trials, timeout=args.timeout,
         train_subset=args.train_subset, batch_size=args.batch_size, storage=args.storage,
-        study_name=args.study_name, out=args.out,
+        study_name=args.study_name, out=args.out, engine=args.engine, tuner=args.tuner,
     )
     _check_out(spec.out)
     url = spec.storage or default_url(spec.out)
@@ -149,15 +170,20 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"grid: {len(spec.cells())} cells x {spec.seeds} seeds = {units} trials, "
               f"{spec.train.epochs} epoch(s) each; completed ones are skipped")
         ran = run_grid(study, storage, spec, objective, created, report)
+    elif spec.engine == "keras-tuner":
+        from search.kt_engine import run_keras_tuner
+
+        ran = run_keras_tuner(spec, data, study, spec.tuner, spec.out, report)
     else:
         ran = run_search(study, storage, spec, objective, report)
     print(f"\nthis run: {ran} trial(s) in {time.monotonic() - start:.0f} s\n")
-    cells = cell_stats(trial_records(study))
+    records = trial_records(study)
+    cells = cell_stats(records)
     print(cell_table(cells, expected=len(spec.cells()) if spec.mode == "grid" else None))
     if cells:
-        json_path, _ = export(spec.name, spec.dataset, trial_records(study),
-                              _export_dir(spec.out, spec.name))
+        json_path, _ = export(spec.name, spec.dataset, records, _export_dir(spec.out, spec.name))
         print(f"\nbest architecture: {json_path}")
+        print("\n".join(["", *headline(analyze(records))]))
     return 0
 
 
@@ -190,6 +216,21 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    study = find_study(open_storage(_storage_url(args)), args.study_name)
+    paths = write_report(study, _export_dir(args.out, args.study_name), png=args.png)
+    print(f"wrote {paths.html}, {paths.scaling_json.name} and {paths.cells_csv.name}")
+    print("\n".join(["", *headline(analyze(trial_records(study)))]))
+    return 0
+
+
+def cmd_dashboard(args: argparse.Namespace) -> int:
+    from search.dashboard import serve
+
+    serve(_storage_url(args), args.host, args.port)
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -105,6 +105,17 @@ def _optimizer(cfg: TrainConfig, steps_per_epoch: int) -> keras.optimizers.Optim
     return keras.optimizers.Adam(lr)
 
 
+def compiled_model(spec: spaces.ArchSpec, cfg: TrainConfig, train_size: int) -> keras.Model:
+    """The model ``train`` fits: architecture plus input pipeline, compiled for ``cfg``."""
+    model = _with_input_pipeline(spaces.build(spec), cfg)
+    model.compile(
+        optimizer=_optimizer(cfg, math.ceil(train_size / cfg.batch_size)),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+    return model
+
+
 def train(
     spec: spaces.ArchSpec,
     data: Splits,
@@ -115,13 +126,7 @@ def train(
     """Train ``spec`` from scratch with ``seed``; raise TrainingDiverged on a non-finite loss."""
     keras.utils.set_random_seed(seed)
     try:
-        model = _with_input_pipeline(spaces.build(spec), cfg)
-        steps = math.ceil(len(data.x_train) / cfg.batch_size)
-        model.compile(
-            optimizer=_optimizer(cfg, steps),
-            loss="sparse_categorical_crossentropy",
-            metrics=["accuracy"],
-        )
+        model = compiled_model(spec, cfg, len(data.x_train))
         start = time.perf_counter()
         history = model.fit(
             data.x_train,

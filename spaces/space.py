@@ -11,10 +11,13 @@ from __future__ import annotations
 import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from spaces.errors import SpecError
 from spaces.registry import FAMILIES
+
+if TYPE_CHECKING:
+    from optuna.distributions import BaseDistribution
 
 KINDS = ("int", "float", "choice")
 Scalar = bool | int | float | str
@@ -146,6 +149,31 @@ class Space:
     def values(self, varying: Mapping[str, Any]) -> dict[str, Any]:
         """Everything a trial needs: the fixed values overlaid with the varying ones."""
         return {**self.fixed, **varying}
+
+    def distributions(self) -> dict[str, BaseDistribution]:
+        """Optuna distributions of every parameter, as :meth:`suggest` would declare them.
+
+        For recording trials sampled elsewhere (KerasTuner) with
+        ``optuna.trial.create_trial``; pick the active ones. Values are
+        ``optuna.distributions.BaseDistribution`` (imported here only, so a space can be
+        declared without Optuna installed).
+        """
+        from optuna.distributions import (
+            CategoricalDistribution,
+            FloatDistribution,
+            IntDistribution,
+        )
+
+        out: dict[str, BaseDistribution] = {}
+        for p in self.params:
+            if p.kind == "choice":
+                out[p.name] = CategoricalDistribution(list(p.choices))
+            elif p.kind == "int":
+                out[p.name] = IntDistribution(int(p.low), int(p.high), log=p.log,
+                                              step=int(p.step or 1))
+            else:
+                out[p.name] = FloatDistribution(p.low, p.high, log=p.log, step=p.step)
+        return out
 
 
 def cell_key(family: str, varying: Mapping[str, Any]) -> str:

@@ -19,6 +19,7 @@ import optuna
 from optuna.trial import TrialState
 
 LIVE = (TrialState.WAITING, TrialState.RUNNING, TrialState.COMPLETE)
+FINAL_FAILURE = "final_failure"  # user attr: the unit failed for good (e.g. diverged), no retry
 
 
 @dataclass(frozen=True)
@@ -39,8 +40,13 @@ def _key(trial: optuna.trial.FrozenTrial) -> tuple[Any, Any]:
 
 
 def queue_missing(study: optuna.Study, units: Iterable[Unit]) -> int:
-    """Enqueue every unit that has no waiting, running or complete trial; return how many."""
-    live = {_key(t) for t in study.get_trials(deepcopy=False, states=LIVE)}
+    """Enqueue every unit that has no waiting, running or complete trial; return how many.
+
+    A unit whose trial failed for good (``final_failure``: the same seed would fail again)
+    is settled too; one whose worker died or was interrupted is queued again.
+    """
+    live = {_key(t) for t in study.get_trials(deepcopy=False)
+            if t.state in LIVE or t.user_attrs.get(FINAL_FAILURE)}
     added = 0
     for unit in units:
         if unit.key in live:

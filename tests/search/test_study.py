@@ -88,25 +88,3 @@ def test_a_changed_setting_is_refused_and_the_store_kept(tiny_study):
     assert refused.stderr.strip().splitlines()[-1].startswith(
         "error: study 's' exists with other settings (train.epochs: stored 1, now 2)")
     assert len(optuna.load_study(study_name="s", storage=url).trials) == 15
-
-
-@pytest.mark.parametrize(
-    ("args", "code", "message"),
-    [
-        (("--preset", "nope"), 2, "error: unknown preset 'nope'"),
-        (("--dataset", "mnist"), 2, "error: unknown dataset 'mnist'"),
-        (("--epochs", "0"), 2, "error: epochs must be a positive integer"),
-        (("--epochs", "x"), 2, "error: argument --epochs: invalid int value"),
-        (("--storage", "sqlite:/"), 1, "error: malformed storage URL"),
-        (("--data-dir", "/nonexistent"), 1, "/nonexistent"),
-        (("export", "--study-name", "ghost"), 1, "error: no study named 'ghost'"),
-    ],
-)
-def test_bad_input_is_one_line_and_a_nonzero_exit(tmp_path, args, code, message):
-    if args[0] != "export":
-        args = ("run", *args)
-    done = cli(*args, "--out", str(tmp_path / "out"))
-    assert done.returncode == code
-    last = done.stderr.strip().splitlines()[-1]
-    assert message in last
-    assert "Traceback" not in done.stderr

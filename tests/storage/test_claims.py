@@ -4,6 +4,7 @@ import optuna
 from optuna.trial import TrialState
 
 from storage import Unit, claim_next, open_storage, queue_missing
+from storage.claims import FINAL_FAILURE
 
 
 def make_study(tmp_path):
@@ -57,3 +58,12 @@ def test_a_twin_enqueued_by_a_racing_worker_is_closed_as_duplicate(tmp_path):
     twin = study.trials[1]
     assert twin.state == TrialState.PRUNED
     assert twin.user_attrs["duplicate_of"] == 0
+
+
+def test_a_unit_that_failed_for_good_is_not_queued_again(tmp_path):
+    study, storage = make_study(tmp_path)
+    queue_missing(study, UNITS[:1])
+    trial = claim_next(study, storage)
+    trial.set_user_attr(FINAL_FAILURE, True)  # e.g. the loss diverged with this seed
+    study.tell(trial, state=TrialState.FAIL)
+    assert queue_missing(study, UNITS[:1]) == 0

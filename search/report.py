@@ -1,0 +1,479 @@
+"""The scaling report: Plotly figures with captions that state the numbers, in one offline page.
+
+``write_report`` reads the study's stored records only (through :mod:`search.analysis`),
+writes ``report.html`` (Plotly's JavaScript inlined once, so it opens without a network),
+``scaling.json`` and ``cells.csv``, and saves the scaling figures and a note into the study
+so optuna-dashboard shows the same answer. The note never holds the storage URL.
+"""
+
+from __future__ import annotations
+
+import csv
+import html
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import optuna
+import optuna_dashboard
+import plotly.graph_objects as go
+import plotly.io as pio
+from plotly.colors import hex_to_rgb, qualitative
+
+from search.analysis import (
+    CNN,
+    POWER_WITH_FLOOR,
+    Analysis,
+    CellStats,
+    Comparison,
+    Effect,
+    Interval,
+    ScalingFit,
+    analyze,
+    best_cell,
+)
+from spaces.cost import human
+from storage import TrialRecord, trial_records
+from storage.studies import IDENTITY
+
+STEP_TEXT = {"width": "per doubling of width", "depth": "per added block"}
+POOLED_TEXT = {"width": "pooled over depths", "depth": "pooled over widths"}
+PALETTE = qualitative.Plotly
+SIZE_SYMBOL = {"params": "N", "flops": "F"}
+SIZE_LABEL = {"params": "parameters", "flops": "forward FLOPs per example"}
+PNG_OPTS = {"width": 960, "height": 540, "scale": 2}
+ERROR_SINK = "js-errors"  # the page writes any JavaScript error here, so a test can see it
+
+
+class ReportError(Exception):
+    """Nothing to report (no completed trial) or the output folder is unusable."""
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One figure of the report; ``key`` is its HTML id and its dashboard graph-object id."""
+
+    key: str
+    title: str
+    caption: str
+    figure: go.Figure
+    scaling: bool = True  # ours (saved to the dashboard, PNG); False for Optuna's own plots
+
+
+@dataclass(frozen=True)
+class ReportPaths:
+    html: Path
+    scaling_json: Path
+    cells_csv: Path
+    figures: tuple[str, ...]
+    pngs: tuple[Path, ...] = ()
+
+
+# --------------------------------------------------------------------------- text
+
+
+def _pp(x: float) -> str:
+    return f"{100 * x:+.1f} pp"
+
+
+def _ci(interval: Interval, scale: float = 100, fmt: str = "+.1f") -> str:
+    """``95 % CI [a, b], n seeds``, or why there is no interval."""
+    if interval.n < 2 or math.isnan(interval.low):
+        return f"{interval.n} seed, no CI"
+    return (f"95 % CI [{scale * interval.low:{fmt}}, {scale * interval.high:{fmt}}], "
+            f"{interval.n} seeds")
+
+
+def _where(effect: Effect) -> str:
+    if effect.pooled:
+        return POOLED_TEXT[effect.knob]
+    return "at " + ", ".join(f"{k} {v}" for k, v in effect.at.items()) if effect.at else "cnn"
+
+
+def effect_text(effect: Effect) -> str:
+    """E.g. ``+2.1 pp per doubling of width at depth 2 (95 % CI [+1.6, +2.6], 3 seeds)``."""
+    return (f"{_pp(effect.estimate.mean)} {STEP_TEXT[effect.knob]} {_where(effect)} "
+            f"({_ci(effect.estimate)})")
+
+
+def fit_text(fit: ScalingFit) -> str:
+    """The fitted law with the exponent's interval and which form was used."""
+    n = SIZE_SYMBOL[fit.against]
+    low, high = fit.alpha_ci
+    law = f"err = {fit.a:.3g}·{n}^-{fit.alpha:.3f}"
+    if fit.form == POWER_WITH_FLOOR:
+        return (f"{fit.family}: {law} + {fit.c:.3f} (floor ± {fit.c_se:.3f}), "
+                f"alpha 95 % CI [{low:.3f}, {high:.3f}]")
+    return (f"{fit.family}: {law}, a straight log-log line (no floor identified), "
+            f"alpha 95 % CI [{low:.3f}, {high:.3f}]")
+
+
+def comparison_text(c: Comparison) -> str:
+    p = f", paired t p = {c.p_value:.3g}" if not math.isnan(c.p_value) else ""
+    return (f"{c.cnn} ({human(c.cnn_params)}) - {c.dense} ({human(c.dense_params)}): "
+            f"{_pp(c.difference.mean)} ({_ci(c.difference)}{p})")
+
+
+def _cell_text(c: CellStats) -> str:
+    return f"{c.cell} ({human(c.param_count)} params, test {100 * c.test.mean:.1f} %)"
+
+
+def headline(analysis: Analysis) -> list[str]:
+    """The lines the CLI prints after ``report`` and a ``scaling`` run."""
+    if not analysis.cells:
+        return ["no completed trial yet"]
+    best = best_cell(analysis.cells)
+    lines = [f"best cell (by validation): {_cell_text(best)}, {_ci(best.test, fmt='.1f')}"]
+    lines += [f"{knob} effect: {effect_text(e)}"
+              for knob in ("width", "depth") if (e := analysis.pooled(knob))]
+    lines += [f"scaling law vs params, {fit_text(f)}" for f in analysis.fits
+              if f.against == "params"]
+    lines += [f"cnn vs dense: {comparison_text(c)}" for c in analysis.comparisons]
+    if analysis.incomplete:
+        lines.append(f"{len(analysis.incomplete)} of {analysis.n_cells} cells incomplete "
+                     "(queued, running or failed seeds)")
+    return lines
+
+
+# --------------------------------------------------------------------------- figures
+
+
+def _rgba(color: str, alpha: float) -> str:
+    r, g, b = hex_to_rgb(color)
+    return f"rgba({r},{g},{b},{alpha})"
+
+
+def _layout(fig: go.Figure, title: str, x: str, y: str) -> go.Figure:
+    fig.update_layout(title=title, xaxis_title=x, yaxis_title=y, template="plotly_white",
+                      height=460, margin={"l": 60, "r": 20, "t": 50, "b": 50})
+    return fig
+
+
+def _bounds(interval: Interval) -> tuple[float, float]:
+    """CI bounds for a band, collapsed onto the mean where one seed gives none."""
+    if math.isnan(interval.low):
+        return interval.mean, interval.mean
+    return interval.low, interval.high
+
+
+def _knob_figure(analysis: Analysis, knob: str) -> Figure | None:
+    """Accuracy against one knob, a line with a CI band per fixed value of the others."""
+    effects = analysis.width if knob == "width" else analysis.depth
+    lines = [e for e in effects if not e.pooled]
+    if not lines:
+        return None
+    fig = go.Figure()
+    for i, e in enumerate(lines):
+        cells = sorted((c for c in analysis.cells if c.family == CNN and knob in c.arch
+                        and all(c.arch.get(k) == v for k, v in e.at.items())),
+                       key=lambda c: c.arch[knob])
+        x = [c.arch[knob] for c in cells]
+        low, high = zip(*(_bounds(c.test) for c in cells), strict=True)
+        color, name = PALETTE[i % len(PALETTE)], _where(e).removeprefix("at ")
+        fig.add_trace(go.Scatter(x=x + x[::-1], y=list(high) + list(low[::-1]), fill="toself",
+                                 fillcolor=_rgba(color, 0.18), line={"width": 0},
+                                 hoverinfo="skip", showlegend=False, legendgroup=name))
+        fig.add_trace(go.Scatter(x=x, y=[c.test.mean for c in cells], mode="lines+markers",
+                                 name=name, legendgroup=name, line={"color": color},
+                                 text=[c.cell for c in cells],
+                                 hovertemplate="%{text}<br>test %{y:.4f}<extra></extra>"))
+    levels = sorted({c.arch[knob] for c in analysis.cells if knob in c.arch})
+    if knob == "width":
+        fig.update_xaxes(type="log", tickvals=levels, ticktext=[str(v) for v in levels])
+    else:
+        fig.update_xaxes(tickvals=levels)
+    title = f"Test accuracy vs {knob}"
+    _layout(fig, title, f"{knob} ({'log scale' if knob == 'width' else 'conv-pool blocks'})",
+            "test accuracy (mean, 95 % CI band)")
+    parts = [effect_text(e) for e in effects]
+    caption = (f"Mean test accuracy over seeds with 95 % CI bands: {parts[-1]}; "
+               + "; ".join(parts[:-1]) + ".")
+    return Figure(f"accuracy-vs-{knob}", title, caption, fig)
+
+
+def _heatmap(analysis: Analysis) -> Figure | None:
+    """Width x depth grid of mean test accuracy; only for a grid (one cell per pair)."""
+    cnn = [c for c in analysis.cells if c.family == CNN and {"width", "depth"} <= c.arch.keys()]
+    by = {(c.arch["width"], c.arch["depth"]): c for c in cnn}
+    widths, depths = sorted({w for w, _ in by}), sorted({d for _, d in by})
+    if len(by) != len(cnn) or len(widths) < 2 or len(depths) < 2:
+        return None
+    z = [[by[(w, d)].test.mean if (w, d) in by else None for w in widths] for d in depths]
+    text = [[_heat_label(by.get((w, d))) for w in widths] for d in depths]
+    fig = go.Figure(go.Heatmap(z=z, x=[str(w) for w in widths], y=[str(d) for d in depths],
+                               text=text, texttemplate="%{text}", colorscale="Viridis",
+                               colorbar={"title": {"text": "test acc"}},
+                               hovertemplate="width %{x}, depth %{y}<br>%{text}<extra></extra>"))
+    title = "Mean test accuracy per width x depth cell"
+    _layout(fig, title, "width", "depth")
+    best, worst = max(cnn, key=lambda c: c.test.mean), min(cnn, key=lambda c: c.test.mean)
+    missing = len(widths) * len(depths) - len(by)
+    caption = (f"Mean test accuracy (± 95 % CI half-width) of {len(by)} CNN cells: highest "
+               f"{_cell_text(best)}, lowest {_cell_text(worst)}"
+               + (f"; {missing} cells without a completed trial are blank." if missing else "."))
+    return Figure("accuracy-heatmap", title, caption, fig)
+
+
+def _heat_label(cell: CellStats | None) -> str:
+    if cell is None:
+        return ""
+    if math.isnan(cell.test.low):
+        return f"{cell.test.mean:.3f}"
+    return f"{cell.test.mean:.3f}<br>±{cell.test.half_width:.3f}"
+
+
+def _size(cell: CellStats, against: str) -> int:
+    return cell.param_count if against == "params" else cell.flops
+
+
+def _size_figure(analysis: Analysis, against: str) -> Figure | None:
+    """Test error against size on log-log axes, every family with its fitted law."""
+    fig = go.Figure()
+    families = list(dict.fromkeys(c.family for c in analysis.cells))
+    for i, family in enumerate(families):
+        cells = sorted((c for c in analysis.cells if c.family == family and _size(c, against)),
+                       key=lambda c: _size(c, against))
+        color = PALETTE[i % len(PALETTE)]
+        fig.add_trace(go.Scatter(
+            x=[_size(c, against) for c in cells], y=[1 - c.test.mean for c in cells],
+            error_y={"type": "data", "array": [0 if math.isnan(c.test.low) else
+                                                c.test.half_width for c in cells]},
+            mode="markers", name=family, marker={"color": color, "size": 9},
+            text=[c.cell for c in cells],
+            hovertemplate="%{text}<br>%{x:.3s}<br>error %{y:.4f}<extra></extra>"))
+        fit = analysis.fit(family, against)
+        if fit is not None:
+            xs = np.geomspace(*fit.x_range, 60)
+            fig.add_trace(go.Scatter(x=xs.tolist(), y=fit.predict(xs).tolist(), mode="lines",
+                                     name=f"{family} fit (alpha {fit.alpha:.3f})",
+                                     line={"color": color, "dash": "dash"}, hoverinfo="skip"))
+    if not fig.data:
+        return None
+    fig.update_xaxes(type="log")
+    fig.update_yaxes(type="log")
+    title = f"Test error vs {SIZE_LABEL[against]}"
+    _layout(fig, title, f"{SIZE_LABEL[against]} (log)", "test error = 1 - accuracy (log)")
+    fits = [fit_text(f) for f in analysis.fits if f.against == against]
+    parts = fits or ["no family has the 3 sizes a fit needs"]
+    if against == "params":
+        parts += [f"CNN - dense at matched size {comparison_text(c)}"
+                  for c in analysis.comparisons]
+    caption = f"Mean test error per cell (95 % CI bars) with fitted laws: {'; '.join(parts)}."
+    return Figure(f"error-vs-{against}", title, caption, fig)
+
+
+def pareto_front(cells: Sequence[CellStats]) -> list[CellStats]:
+    """Cells more accurate (mean test) than every cell with at most as many parameters."""
+    front: list[CellStats] = []
+    for c in sorted(cells, key=lambda c: (c.param_count, -c.test.mean)):
+        if not front or c.test.mean > front[-1].test.mean:
+            front.append(c)
+    return front
+
+
+def _pareto_figure(analysis: Analysis) -> Figure:
+    front = pareto_front(analysis.cells)
+    fig = go.Figure()
+    for i, family in enumerate(dict.fromkeys(c.family for c in analysis.cells)):
+        cells = [c for c in analysis.cells if c.family == family]
+        fig.add_trace(go.Scatter(x=[c.param_count for c in cells],
+                                 y=[c.test.mean for c in cells], mode="markers", name=family,
+                                 marker={"color": PALETTE[i % len(PALETTE)], "size": 9},
+                                 text=[c.cell for c in cells],
+                                 hovertemplate="%{text}<br>%{x:.3s}<br>test %{y:.4f}"
+                                               "<extra></extra>"))
+    fig.add_trace(go.Scatter(x=[c.param_count for c in front], y=[c.test.mean for c in front],
+                             mode="lines", line={"shape": "hv", "color": "black"},
+                             name="Pareto front", hoverinfo="skip"))
+    fig.update_xaxes(type="log")
+    title = "Pareto front: test accuracy vs parameters"
+    _layout(fig, title, "parameters (log)", "mean test accuracy")
+    caption = (f"{len(front)} of {len(analysis.cells)} cells are Pareto-optimal (no smaller "
+               f"cell is as accurate), from {_cell_text(front[0])} to {_cell_text(front[-1])}.")
+    return Figure("pareto-front", title, caption, fig)
+
+
+def _curves_figure(analysis: Analysis, records: Sequence[TrialRecord]) -> Figure | None:
+    """Mean per-epoch validation accuracy of the best and the smallest cell of each family."""
+    chosen: dict[str, CellStats] = {}
+    for family in dict.fromkeys(c.family for c in analysis.cells):
+        cells = [c for c in analysis.cells if c.family == family]
+        for c in (best_cell(cells), min(cells, key=lambda c: c.param_count)):
+            chosen.setdefault(c.cell, c)
+    fig, finals = go.Figure(), []
+    for i, cell in enumerate(chosen):
+        curves = [r.val_curve for r in records if r.complete and r.cell == cell and r.val_curve]
+        if not curves:
+            continue
+        epochs = min(len(c) for c in curves)
+        mean = np.mean([c[:epochs] for c in curves], axis=0).tolist()
+        fig.add_trace(go.Scatter(x=list(range(1, epochs + 1)), y=mean, mode="lines+markers",
+                                 name=cell, line={"color": PALETTE[i % len(PALETTE)]}))
+        finals.append(f"{cell} {mean[-1]:.3f} after {epochs} epoch(s)")
+    if not fig.data:
+        return None
+    title = "Validation accuracy per epoch"
+    _layout(fig, title, "epoch", "validation accuracy (mean over seeds)")
+    fig.update_xaxes(dtick=1)
+    caption = ("Mean validation accuracy per epoch over seeds for the best and the smallest "
+               f"cell of each family: {'; '.join(finals)}.")
+    return Figure("validation-curves", title, caption, fig)
+
+
+def scaling_figures(analysis: Analysis, records: Sequence[TrialRecord]) -> list[Figure]:
+    """The report's own figures, skipping those the study has no data for."""
+    if not analysis.cells:
+        return []
+    made = [_knob_figure(analysis, "width"), _knob_figure(analysis, "depth"),
+            _heatmap(analysis), _size_figure(analysis, "params"),
+            _size_figure(analysis, "flops"), _pareto_figure(analysis),
+            _curves_figure(analysis, records)]
+    return [f for f in made if f is not None]
+
+
+def optuna_figures(study: optuna.Study) -> list[Figure]:
+    """Optuna's history, importances (PED-ANOVA: deterministic, needs no scikit-learn)
+    and parallel coordinates."""
+    complete = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+    if len(complete) < 2:
+        return []
+    best = study.best_trial
+    evaluator = optuna.importance.PedAnovaImportanceEvaluator()
+    importances = optuna.importance.get_param_importances(study, evaluator=evaluator)
+    top = ", ".join(f"{k} {v:.2f}" for k, v in list(importances.items())[:3])
+    chosen = ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}"
+                       for k, v in best.params.items())
+    return [
+        Figure("optimization-history", "Optimization history",
+               f"Validation accuracy of {len(complete)} complete trials; the best, "
+               f"{best.value:.4f}, came at trial {best.number}.",
+               optuna.visualization.plot_optimization_history(study), scaling=False),
+        Figure("param-importances", "Parameter importances",
+               f"PED-ANOVA importance of each parameter for validation accuracy; the largest: "
+               f"{top}.",
+               optuna.visualization.plot_param_importances(study, evaluator=evaluator),
+               scaling=False),
+        Figure("parallel-coordinate", "Parallel coordinates",
+               f"Each line is one of {len(complete)} complete trials, coloured by validation "
+               f"accuracy; the best used {chosen}.",
+               optuna.visualization.plot_parallel_coordinate(study), scaling=False),
+    ]
+
+
+# --------------------------------------------------------------------------- files
+
+
+def _cells_table(analysis: Analysis) -> str:
+    rows = "".join(
+        f"<tr><td>{html.escape(c.cell)}</td><td>{c.n}</td><td>{human(c.param_count)}</td>"
+        f"<td>{human(c.flops)}</td><td>{c.test.mean:.4f}</td>"
+        f"<td>{html.escape(_ci(c.test, 1, '.4f'))}</td><td>{c.val.mean:.4f}</td>"
+        f"<td>{c.train_seconds:.1f}</td></tr>"
+        for c in sorted(analysis.cells, key=lambda c: (c.family, c.param_count)))
+    return ("<table><tr><th>cell</th><th>seeds</th><th>params</th><th>FLOPs</th>"
+            "<th>test mean</th><th>test CI</th><th>val mean</th><th>s/trial</th></tr>"
+            f"{rows}</table>")
+
+
+def _page(title: str, analysis: Analysis, figures: Sequence[Figure]) -> str:
+    """One self-contained page: Plotly's JavaScript is inlined with the first figure."""
+    sections = []
+    for i, f in enumerate(figures):
+        div = pio.to_html(f.figure, full_html=False, include_plotlyjs=i == 0, div_id=f.key,
+                          default_height="460px", config={"displaylogo": False})
+        sections.append(f"<section><h2>{html.escape(f.title)}</h2>{div}"
+                        f"<p class='caption'>{html.escape(f.caption)}</p></section>")
+    items = "".join(f"<li>{html.escape(line)}</li>" for line in headline(analysis))
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
+<style>body{{font-family:sans-serif;max-width:1100px;margin:auto;padding:1em}}
+.caption{{color:#333;font-size:0.95em}} table{{border-collapse:collapse;font-size:0.9em}}
+td,th{{border:1px solid #ccc;padding:2px 6px;text-align:right}} #{ERROR_SINK}{{color:#b00}}</style>
+<script>window.addEventListener("error", function (e) {{
+  document.getElementById("{ERROR_SINK}").textContent += "JavaScript error: " + e.message + "\\n";
+}});</script></head>
+<body><h1>{html.escape(title)}</h1><pre id="{ERROR_SINK}"></pre>
+<ul>{items}</ul>
+{"".join(sections)}
+<section><h2>Cells</h2>{_cells_table(analysis)}</section>
+</body></html>
+"""
+
+
+def _write_csv(path: Path, analysis: Analysis) -> None:
+    incomplete = set(analysis.incomplete)
+    fields = ("width", "depth", "units", "layers")
+    with path.open("w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["family", "cell", *fields, "n", "seeds", "param_count", "flops",
+                    "test_mean", "test_std", "test_ci_low", "test_ci_high", "val_mean",
+                    "val_std", "val_ci_low", "val_ci_high", "train_seconds", "incomplete"])
+        for c in analysis.cells:
+            w.writerow([c.family, c.cell, *(c.arch.get(k, "") for k in fields), c.n,
+                        " ".join(map(str, c.seeds)), c.param_count, c.flops,
+                        *(_num(v) for i in (c.test, c.val) for v in (i.mean, i.std, i.low,
+                                                                       i.high)),
+                        f"{c.train_seconds:.2f}", c.cell in incomplete])
+
+
+def _num(x: float) -> str:
+    return "" if math.isnan(x) else f"{x:.6f}"
+
+
+def note(study_name: str, analysis: Analysis) -> str:
+    """Markdown for the dashboard's study note: headline numbers and the best architecture."""
+    lines = [f"# Scaling report: {study_name}", "", *(f"- {h}" for h in headline(analysis))]
+    if analysis.cells:
+        best = best_cell(analysis.cells)
+        lines += ["", f"## Best architecture: `{best.cell}`", "", "```json",
+                  json.dumps(best.arch, indent=2), "```"]
+    lines += ["", "The scaling figures are saved with this study (graph objects below)."]
+    return "\n".join(lines)
+
+
+def write_pngs(figures: Sequence[Figure], folder: Path) -> tuple[Path, ...]:
+    """Static PNGs through kaleido, which drives the system Chromium (found on PATH or
+    ``BROWSER_PATH``); one browser session renders them all."""
+    import kaleido  # starts nothing at import, but only the docs path needs it
+
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = tuple(folder / f"{f.key}.png" for f in figures)
+    kaleido.write_fig_from_object_sync(
+        [{"fig": f.figure, "path": p, "opts": PNG_OPTS} for f, p in zip(figures, paths,
+                                                                       strict=True)])
+    return paths
+
+
+def write_report(study: optuna.Study, out: Path, *, png: bool = False,
+                 dashboard: bool = True) -> ReportPaths:
+    """Write report.html, scaling.json and cells.csv into ``out`` (PNGs in ``out/figures``
+    when ``png``); with ``dashboard``, save the scaling figures and a note into the study."""
+    records = trial_records(study)
+    analysis = analyze(records)
+    if not analysis.cells:
+        raise ReportError(f"study {study.study_name!r} has no completed trial to report")
+    figures = scaling_figures(analysis, records)
+    if json.loads(study.user_attrs.get(IDENTITY, "{}")).get("mode") == "search":
+        figures += optuna_figures(study)
+    paths = ReportPaths(out / "report.html", out / "scaling.json", out / "cells.csv",
+                        tuple(f.key for f in figures))
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        paths.html.write_text(_page(f"Scaling report: {study.study_name}", analysis, figures))
+        paths.scaling_json.write_text(json.dumps(
+            {"study": study.study_name, "headline": headline(analysis), **analysis.to_dict()},
+            indent=2) + "\n")
+        _write_csv(paths.cells_csv, analysis)
+    except OSError as exc:
+        raise ReportError(f"cannot write to {out}: {exc.strerror}") from None
+    ours = [f for f in figures if f.scaling]
+    if dashboard:
+        for f in ours:
+            optuna_dashboard.save_plotly_graph_object(study, f.figure, graph_object_id=f.key)
+        optuna_dashboard.save_note(study, note(study.study_name, analysis))
+    if png:
+        return replace(paths, pngs=write_pngs(ours, out / "figures"))
+    return paths

@@ -1,0 +1,143 @@
+"""The bad-input table: one line on stderr, a non-zero exit, nothing stored lost.
+
+Every case runs the real CLI against a real SQLite store that already holds a study, and
+checks the study's trials are byte-for-byte what they were.
+"""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import optuna
+import pytest
+
+from tests import cli
+
+TINY = 'mode = "grid"\n[train]\nepochs = 1\n[[grid]]\nfamily = "dense"\nparams = { units = [8] }\n'
+
+
+def write(folder: Path, name: str, text: str) -> str:
+    path = folder / name
+    path.write_text(text)
+    return str(path)
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory):
+    """A store holding study 'kept' with one completed trial."""
+    tmp = tmp_path_factory.mktemp("bad")
+    url = f"sqlite:///{tmp}/studies.db"
+    done = cli.run("run", "--preset", write(tmp, "tiny.toml", TINY), "--train-subset", "200",
+                   "--storage", url, "--study-name", "kept", "--out", str(tmp / "out"))
+    assert done.returncode == 0, done.stderr
+    optuna.create_study(storage=url, study_name="minimizer", direction="minimize")
+    optuna.create_study(storage=url, study_name="empty", direction="maximize")
+    return tmp, url
+
+
+def fashion_dir(folder: Path, images: bytes) -> str:
+    """A data folder whose training images file holds ``images`` (other files valid)."""
+    data = folder / "fm"
+    data.mkdir(exist_ok=True)
+    real = Path("/usr/share/datasets/fashion-mnist")
+    for name in ("train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz",
+                 "t10k-labels-idx1-ubyte.gz"):
+        (data / name).write_bytes((real / name).read_bytes())
+    (data / "train-images-idx3-ubyte.gz").write_bytes(images)
+    return str(data)
+
+
+def cnn_preset(folder: Path, params: str) -> str:
+    """A one-grid preset file for the cnn family with the given inline ``params``."""
+    text = TINY.replace('family = "dense"\nparams = { units = [8] }',
+                        f'family = "cnn"\nparams = {{ {params} }}')
+    return write(folder, "cnn.toml", text)
+
+
+def header(count: int) -> bytes:
+    return (0x803).to_bytes(4, "big") + count.to_bytes(4, "big") + (28).to_bytes(4, "big") * 2
+
+
+CASES = {
+    "unknown preset": (lambda t, u: ["--preset", "nope"], 2, "unknown preset 'nope'"),
+    "malformed preset": (lambda t, u: ["--preset", write(t, "bad.toml", "mode = [")], 2,
+                         "is not valid TOML"),
+    "unknown dataset": (lambda t, u: ["--dataset", "imagenet"], 2, "unknown dataset 'imagenet'"),
+    "missing data": (lambda t, u: ["--data-dir", str(t / "nowhere")], 1, "nowhere"),
+    "truncated idx": (lambda t, u: ["--data-dir", fashion_dir(t, gzip.compress(
+        header(60000) + bytes(1000)))], 1, "truncated"),
+    "corrupted gzip": (lambda t, u: ["--data-dir", fashion_dir(t, b"\x1f\x8b\x08garbage")], 1,
+                       "train-images-idx3-ubyte.gz"),
+    "checksum mismatch": (lambda t, u: ["--data-dir", fashion_dir(t, gzip.compress(
+        header(60000) + bytes(60000 * 784), compresslevel=1))], 1, "checksum mismatch"),
+    "width <= 0": (lambda t, u: ["--preset", cnn_preset(t, "width = [0]")], 2,
+                   "width must be a positive integer, got 0"),
+    "non-integer width": (lambda t, u: ["--preset", cnn_preset(t, "width = [1.5]")], 2,
+                          "width must be a positive integer, got 1.5"),
+    "depth too large": (lambda t, u: ["--preset", cnn_preset(t, "depth = [5]")], 2,
+                        "allows at most 4"),
+    "epochs <= 0": (lambda t, u: ["--epochs", "0"], 2, "epochs must be a positive integer"),
+    "unknown family": (lambda t, u: ["--preset", write(t, "fam.toml", TINY.replace(
+        '"dense"', '"resnet"'))], 2, "unknown family 'resnet'"),
+    "malformed storage URL": (lambda t, u: ["--storage", "postgresql://u:pw@host:notaport/db"],
+                              2, "malformed storage URL"),
+    "unreachable postgresql": (lambda t, u: ["--storage", "postgresql://u:pw@127.0.0.1:9/db"], 1,
+                               "cannot open storage postgresql://u:***@127.0.0.1:9/db"),
+    "other direction": (lambda t, u: ["--preset", write(t, "tiny.toml", TINY), "--storage", u,
+                                      "--study-name", "minimizer"], 1,
+                        "exists with direction minimize"),
+    "other space": (lambda t, u: ["--preset", write(t, "tiny2.toml", TINY.replace("[8]", "[9]")),
+                                  "--storage", u, "--study-name", "kept", "--train-subset",
+                                  "200"], 1, "exists with other settings (grids: stored"),
+    # A path below a plain file cannot be created, not even by root.
+    "unwritable out": (lambda t, u: ["--out", str(Path(write(t, "file", "")) / "sub")], 1,
+                       "cannot create --out"),
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", list(CASES))
+def test_bad_input(store, case, tmp_path):
+    _, url = store
+    make_args, code, message = CASES[case]
+    before = [(t.number, t.state, t.values, t.user_attrs) for t in
+              optuna.load_study(study_name="kept", storage=url).trials]
+    args = make_args(tmp_path, url)
+    if "--storage" not in args:
+        args += ["--storage", url]
+    done = cli.run("run", *args)
+    lines = done.stderr.strip().splitlines()
+    assert done.returncode == code, done.stderr
+    assert message in lines[-1]
+    assert "Traceback" not in done.stderr
+    after = [(t.number, t.state, t.values, t.user_attrs) for t in
+             optuna.load_study(study_name="kept", storage=url).trials]
+    assert after == before
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [("ghost", "no study named 'ghost'"), ("empty", "has no completed trial")],
+)
+def test_export_of_a_missing_or_empty_study(store, name, message):
+    _, url = store
+    done = cli.run("export", "--study-name", name, "--storage", url, "--out", str(store[0]))
+    assert done.returncode == 1
+    assert message in done.stderr.strip().splitlines()[-1]
+
+
+@pytest.mark.slow
+def test_a_diverging_trial_fails_with_its_reason_and_the_study_goes_on(tmp_path):
+    text = TINY.replace("[train]\n", '[train]\noptimizer = "sgd"\n').replace(
+        'params = { units = [8] }', 'params = { units = [8], learning_rate = [1e30, 0.01] }')
+    url = f"sqlite:///{tmp_path}/s.db"
+    done = cli.run("run", "--preset", write(tmp_path, "nan.toml", text), "--storage", url,
+                   "--train-subset", "200", "--out", str(tmp_path / "out"))
+    assert done.returncode == 0, done.stderr
+    trials = optuna.load_study(study_name="nan-fashion_mnist", storage=url).trials
+    states = {t.params["learning_rate"]: t for t in trials}
+    assert states[1e30].state == optuna.trial.TrialState.FAIL
+    assert states[1e30].user_attrs["fail_reason"].startswith("loss became")
+    assert states[0.01].state == optuna.trial.TrialState.COMPLETE
+    assert "FAIL: loss became" in done.stdout

@@ -1,0 +1,293 @@
+"""search.report and search.dashboard: files, captions, dashboard data, and real rendering.
+
+The fast tests build studies from synthetic trials (no training) and read the dashboard's
+JSON through optuna-dashboard's own WSGI app. The slow tests train a tiny real grid with
+the CLI, render report.html and the served dashboard in headless Chromium, and write
+screenshots to test-artifacts/.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from wsgiref.util import setup_testing_defaults
+
+import optuna
+import optuna_dashboard
+import pytest
+from optuna.distributions import FloatDistribution, IntDistribution
+
+from search.report import ReportError, ReportPaths, write_report
+from spaces.space import cell_key
+from storage import open_storage
+from storage.studies import IDENTITY
+
+REPO = Path(__file__).resolve().parents[2]
+ARTIFACTS = REPO / "test-artifacts"
+SCALING_KEYS = ("accuracy-vs-width", "accuracy-vs-depth", "accuracy-heatmap",
+                "error-vs-params", "error-vs-flops", "pareto-front", "validation-curves")
+OPTUNA_KEYS = ("optimization-history", "param-importances", "parallel-coordinate")
+
+
+# --------------------------------------------------------------------------- synthetic studies
+
+
+def _trial(family: str, values: dict[str, Any], seed: int, acc: float, params: int,
+           extra: dict[str, float] | None = None) -> optuna.trial.FrozenTrial:
+    """A finished trial with the user attrs the objective stores."""
+    arch = {"family": family, **values}
+    knobs = {k: v for k, v in values.items() if isinstance(v, int)} | (extra or {})
+    dists = {k: (FloatDistribution(1e-4, 1e-2, log=True) if isinstance(v, float)
+                 else IntDistribution(1, 1024)) for k, v in knobs.items()}
+    return optuna.trial.create_trial(
+        value=acc + 0.01, params=knobs, distributions=dists,
+        intermediate_values={0: acc - 0.05, 1: acc + 0.01},
+        user_attrs={"family": family, "cell": cell_key(family, values), "seed": seed,
+                    "arch": json.dumps(arch), "param_count": params, "flops": 2 * params,
+                    "val_accuracy": acc + 0.01, "test_accuracy": acc, "epochs": 2,
+                    "train_seconds": 1.0, "engine": "optuna"})
+
+
+def synthetic_study(storage: optuna.storages.BaseStorage, mode: str) -> optuna.Study:
+    """A cnn width x depth grid with +2 pp per doubling and -1 pp per block; a grid also
+    has dense cells (a search explores one family, as the search preset does)."""
+    study = optuna.create_study(storage=storage, study_name=f"synthetic-{mode}",
+                                direction="maximize")
+    study.set_user_attr(IDENTITY, json.dumps({"mode": mode}))
+    for seed, offset in enumerate((-0.01, 0.0, 0.012)):
+        for w in (4, 8, 16):
+            for d in (1, 2):
+                acc = 0.7 + offset + 0.02 * math.log2(w / 4) - 0.01 * (d - 1)
+                study.add_trial(_trial("cnn", {"width": w, "depth": d}, seed, acc,
+                                       w * 3000 // d, {"learning_rate": 1e-3 * (1 + w / 8)}))
+        for units in (32, 128, 512) if mode == "grid" else ():
+            study.add_trial(_trial("dense", {"units": units}, seed,
+                                   0.68 + offset + 0.005 * math.log2(units), units * 800))
+    return study
+
+
+def api_get(app: Any, path: str) -> Any:
+    """One GET through optuna-dashboard's WSGI app, without a server."""
+    environ: dict[str, Any] = {"PATH_INFO": path}
+    setup_testing_defaults(environ)
+    status: list[str] = []
+    body = b"".join(app(environ, lambda s, headers, exc_info=None: status.append(s)))
+    assert status[0].startswith("200"), status
+    return json.loads(body)
+
+
+def dashboard_detail(app: Any, name: str) -> dict[str, Any]:
+    summaries = api_get(app, "/api/studies")["study_summaries"]
+    study_id = next(s["study_id"] for s in summaries if s["study_name"] == name)
+    return api_get(app, f"/api/studies/{study_id}")
+
+
+# --------------------------------------------------------------------------- fast tests
+
+
+def test_grid_report_writes_files_captions_and_dashboard_data(tmp_path: Path):
+    storage = optuna.storages.InMemoryStorage()
+    study = synthetic_study(storage, "grid")
+    paths = write_report(study, tmp_path)
+
+    assert paths.figures == SCALING_KEYS and paths.pngs == ()
+    page = paths.html.read_text()
+    assert page.count("* plotly.js v") == 1  # inlined once, no CDN
+    assert "<script src=" not in page  # works offline
+    assert "+2.0 pp per doubling of width pooled over depths" in page
+    assert "-1.0 pp per added block pooled over widths" in page
+
+    data = json.loads(paths.scaling_json.read_text())
+    assert data["study"] == "synthetic-grid"
+    assert data["width_effects"][-1]["estimate"]["mean"] == pytest.approx(0.02)
+    assert {(f["family"], f["against"]) for f in data["fits"]} == {
+        (f, a) for f in ("cnn", "dense") for a in ("params", "flops")}
+    assert len(data["cnn_vs_dense"]) == 3 and data["incomplete_cells"] == []
+    assert any(line.startswith("width effect: +2.0 pp") for line in data["headline"])
+
+    rows = list(csv.DictReader(io.StringIO(paths.cells_csv.read_text())))
+    assert len(rows) == 9 and {r["n"] for r in rows} == {"3"}
+    assert rows[0]["width"] == "4" and rows[0]["depth"] == "1"
+
+    detail = dashboard_detail(optuna_dashboard.wsgi(storage), "synthetic-grid")
+    assert {g["id"] for g in detail["plotly_graph_objects"]} == set(SCALING_KEYS)
+    assert "width effect: +2.0 pp" in detail["note"]["body"]
+    assert "## Best architecture: `cnn:width=16,depth=1`" in detail["note"]["body"]
+
+
+def test_search_report_adds_optunas_figures_but_keeps_them_out_of_the_dashboard(
+        tmp_path: Path):
+    storage = optuna.storages.InMemoryStorage()
+    paths = write_report(synthetic_study(storage, "search"), tmp_path)
+    assert paths.figures == SCALING_KEYS + OPTUNA_KEYS
+    page = paths.html.read_text()
+    assert "the best, 0.7620, came at trial 16." in page
+    detail = dashboard_detail(optuna_dashboard.wsgi(storage), "synthetic-search")
+    assert {g["id"] for g in detail["plotly_graph_objects"]} == set(SCALING_KEYS)
+
+
+def test_report_of_a_study_without_completed_trials_is_an_error(tmp_path: Path):
+    study = optuna.create_study(study_name="empty")
+    with pytest.raises(ReportError, match="no completed trial"):
+        write_report(study, tmp_path)
+
+
+# --------------------------------------------------------------------------- real study, browser
+
+TINY_PRESET = """\
+description = "Test grid: 2 widths x 2 depths of tiny CNNs and 2 dense sizes."
+mode = "grid"
+dataset = "fashion_mnist"
+train_subset = 600
+seeds = 2
+
+[train]
+epochs = 1
+batch_size = 128
+optimizer = "adam"
+learning_rate = 0.001
+
+[[grid]]
+family = "cnn"
+params = { width = [4, 8], depth = [1, 2] }
+fixed = { kernels = [7, 5, 3], convs_per_block = 1, dense_units = 32 }
+
+[[grid]]
+family = "dense"
+params = { units = [32, 128] }
+fixed = { layers = 1 }
+"""
+TINY_TRIALS = 12
+CHROME_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                "--disable-background-networking", "--disable-component-update",
+                "--disable-sync", "--enable-logging=stderr", "--v=0",
+                "--window-size=1280,2400", "--virtual-time-budget=10000")
+
+
+def chromium(url: str, tmp: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    """Headless Chromium on ``url`` with a fresh profile; stdout is the DOM with --dump-dom."""
+    exe = shutil.which("chromium") or "/usr/bin/chromium"
+    profile = Path(tmp) / f"profile-{time.monotonic_ns()}"
+    profile.mkdir(parents=True)
+    return subprocess.run([exe, *CHROME_FLAGS, f"--user-data-dir={profile}", *extra, url],
+                          capture_output=True, text=True, timeout=90, check=True)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def report_study(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, optuna.Study]:
+    """A tiny real grid trained through the CLI (about 30 s on 2 cores)."""
+    tmp = tmp_path_factory.mktemp("report-study")
+    preset = tmp / "tiny.toml"
+    preset.write_text(TINY_PRESET)
+    url = f"sqlite:///{tmp / 'studies.db'}"
+    subprocess.run([sys.executable, "-m", "search.study", "run", "--preset", str(preset),
+                    "--storage", url, "--study-name", "tiny", "--out", str(tmp / "runs")],
+                   cwd=REPO, check=True, capture_output=True, text=True, timeout=300)
+    return url, optuna.load_study(study_name="tiny", storage=open_storage(url))
+
+
+@pytest.fixture(scope="module")
+def report_files(report_study: tuple[str, optuna.Study],
+                 tmp_path_factory: pytest.TempPathFactory) -> ReportPaths:
+    return write_report(report_study[1], tmp_path_factory.mktemp("report"), png=True)
+
+
+@pytest.mark.slow
+def test_report_renders_every_figure_in_headless_chromium(report_files: ReportPaths,
+                                                          tmp_path: Path):
+    result = chromium(report_files.html.as_uri(), tmp_path, "--dump-dom")
+    dom = result.stdout
+    assert "Uncaught" not in result.stderr
+    assert '<pre id="js-errors"></pre>' in dom
+    assert report_files.figures == SCALING_KEYS
+    for key in report_files.figures:
+        start = dom.index(f'id="{key}"')
+        figure = dom[start:dom.find("<section", start)]
+        assert 'class="main-svg"' in figure, key
+        assert 'class="trace' in figure or 'class="hm"' in figure, f"{key} drew no data"
+    ARTIFACTS.mkdir(exist_ok=True)
+    shot = ARTIFACTS / "report.png"
+    chromium(report_files.html.as_uri(), tmp_path, f"--screenshot={shot}")
+    assert shot.read_bytes().startswith(b"\x89PNG")
+
+
+@pytest.mark.slow
+def test_report_writes_pngs_and_tables_for_the_real_study(report_files: ReportPaths):
+    assert [p.stem for p in report_files.pngs] == list(SCALING_KEYS)
+    assert all(p.read_bytes().startswith(b"\x89PNG") for p in report_files.pngs)
+    rows = list(csv.DictReader(io.StringIO(report_files.cells_csv.read_text())))
+    assert len(rows) == 6 and {r["n"] for r in rows} == {"2"}
+    data = json.loads(report_files.scaling_json.read_text())
+    assert len(data["width_effects"]) == 3 and len(data["depth_effects"]) == 3
+    assert [c["dense"] for c in data["cnn_vs_dense"]] == ["dense:units=32", "dense:units=128"]
+
+
+def _lists(base: str, name: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{base}/api/studies", timeout=5) as r:
+            return name in {s["study_name"] for s in json.load(r)["study_summaries"]}
+    except OSError:  # not listening yet
+        return False
+
+
+@pytest.fixture
+def dashboard(report_study: tuple[str, optuna.Study]) -> Iterator[str]:
+    """search.dashboard.serve in a subprocess on a free loopback port; its base URL."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "import sys; from search.dashboard import serve; "
+                               "serve(sys.argv[1], port=int(sys.argv[2]))",
+         report_study[0], str(port)],
+        cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while not _lists(base, "tiny"):
+            assert proc.poll() is None, "the dashboard exited"
+            assert time.monotonic() < deadline, "the dashboard did not list the study in 60 s"
+            time.sleep(0.3)
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+@pytest.mark.slow
+def test_dashboard_serves_the_study_its_trials_figures_and_note(
+        report_files: ReportPaths, dashboard: str, tmp_path: Path):
+    with urllib.request.urlopen(f"{dashboard}/api/studies", timeout=10) as r:
+        summaries = json.load(r)["study_summaries"]
+    (study_id,) = [s["study_id"] for s in summaries if s["study_name"] == "tiny"]
+    with urllib.request.urlopen(f"{dashboard}/api/studies/{study_id}", timeout=30) as r:
+        detail = json.load(r)
+    complete = [t for t in detail["trials"] if t["state"] == "Complete"]
+    assert len(complete) == TINY_TRIALS
+    assert {g["id"] for g in detail["plotly_graph_objects"]} == set(report_files.figures)
+    assert "# Scaling report: tiny" in detail["note"]["body"]
+
+    page = f"{dashboard}/dashboard/studies/{study_id}"
+    result = chromium(page, tmp_path, "--dump-dom")
+    assert "Uncaught" not in result.stderr
+    assert "tiny" in result.stdout
+    for key in report_files.figures:  # the custom figures are drawn on the study page
+        start = result.stdout.index(f'id="user-defined-plot:{key}"')
+        assert 'class="main-svg"' in result.stdout[start:start + 2000], key
+    ARTIFACTS.mkdir(exist_ok=True)
+    chromium(page, tmp_path, f"--screenshot={ARTIFACTS / 'dashboard.png'}")
