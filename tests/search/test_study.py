@@ -30,7 +30,7 @@ def test_run_stores_every_cell_with_its_attributes(tiny_study):
     _, url, _, first = tiny_study
     study = optuna.load_study(study_name="s", storage=url)
     trials = study.get_trials(states=(TrialState.COMPLETE,))
-    assert len(trials) == 15 == len(study.trials)
+    assert len(trials) == 16 == len(study.trials)
     assert {t.user_attrs["family"] for t in trials} == {"cnn", "dense"}
     for t in trials:
         assert set(t.user_attrs) >= ATTRS
@@ -42,7 +42,7 @@ def test_run_stores_every_cell_with_its_attributes(tiny_study):
     assert {t.params["width"] for t in cnn} == {8, 16, 32, 64}
     assert {t.params["depth"] for t in cnn} == {1, 2, 3}
     assert "depth \\ width" in first.stdout  # the width x depth table
-    assert "dense:units=1024" in first.stdout
+    assert "dense:units=2048" in first.stdout
     assert (Path(url.removeprefix("sqlite:///"))).is_file()
 
 
@@ -52,7 +52,7 @@ def test_rerun_adds_no_trial_and_more_seeds_extend_the_grid(tiny_study):
     again = cli(*args)
     assert again.returncode == 0, again.stderr
     assert "this run: 0 trial(s)" in again.stdout
-    assert len(optuna.load_study(study_name="s", storage=url).trials) == 15
+    assert len(optuna.load_study(study_name="s", storage=url).trials) == 16
 
 
 @pytest.mark.slow
@@ -75,7 +75,7 @@ def test_list_shows_the_study(tiny_study):
     _, url, _, _ = tiny_study
     listed = cli("list", "--storage", url)
     assert listed.returncode == 0
-    assert "s " in listed.stdout and "grid" in listed.stdout and "15" in listed.stdout
+    assert "s " in listed.stdout and "grid" in listed.stdout and "16" in listed.stdout
 
 
 @pytest.mark.slow
@@ -87,4 +87,4 @@ def test_a_changed_setting_is_refused_and_the_store_kept(tiny_study):
     assert refused.returncode == 1
     assert refused.stderr.strip().splitlines()[-1].startswith(
         "error: study 's' exists with other settings (train.epochs: stored 1, now 2)")
-    assert len(optuna.load_study(study_name="s", storage=url).trials) == 15
+    assert len(optuna.load_study(study_name="s", storage=url).trials) == 16

@@ -92,7 +92,10 @@ def test_two_workers_on_sqlite(tmp_path):
 
 
 def signal_mid_trial(url: str, proc, signum: int, timeout: float = 120) -> int:
-    """Send ``signum`` once a trial runs after at least one completed; return its number."""
+    """Send ``signum`` once a trial runs between completed and waiting ones; return its number.
+
+    Waiting units must remain, so the worker cannot finish before the signal lands.
+    """
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         assert proc.poll() is None, proc.communicate()[1]
@@ -100,7 +103,7 @@ def signal_mid_trial(url: str, proc, signum: int, timeout: float = 120) -> int:
             states = [t.state for t in load(url).get_trials(deepcopy=False)]
         except KeyError:  # the study is not created yet
             states = []
-        if TrialState.RUNNING in states and TrialState.COMPLETE in states:
+        if {TrialState.RUNNING, TrialState.COMPLETE, TrialState.WAITING} <= set(states):
             proc.send_signal(signum)
             proc.wait(timeout=120)
             running = load(url).get_trials(states=(TrialState.RUNNING,))
