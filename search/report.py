@@ -174,7 +174,7 @@ def _knob_figure(analysis: Analysis, knob: str) -> Figure | None:
         low, high = zip(*(_bounds(c.test) for c in cells), strict=True)
         color, name = PALETTE[i % len(PALETTE)], _where(e).removeprefix("at ")
         fig.add_trace(go.Scatter(x=x + x[::-1], y=list(high) + list(low[::-1]), fill="toself",
-                                 fillcolor=_rgba(color, 0.18), line={"width": 0},
+                                 mode="lines", fillcolor=_rgba(color, 0.18), line={"width": 0},
                                  hoverinfo="skip", showlegend=False, legendgroup=name))
         fig.add_trace(go.Scatter(x=x, y=[c.test.mean for c in cells], mode="lines+markers",
                                  name=name, legendgroup=name, line={"color": color},

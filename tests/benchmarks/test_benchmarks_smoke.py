@@ -1,0 +1,112 @@
+"""Every benchmark runs end to end on a tiny setting and writes JSON with its documented keys.
+
+No timing is asserted: targets live in the benchmarks (they print whether each is met).
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+MACHINE_KEYS = {"cpu_model", "cores", "tensorflow", "python"}
+
+
+def run_benchmark(script: str, *args: str, out: Path, timeout: float = 120) -> dict[str, Any]:
+    """Run ``benchmarks/SCRIPT`` with ``--json out`` as a user would; return the JSON."""
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    proc = subprocess.run([sys.executable, f"benchmarks/{script}", *args, "--json", str(out)],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
+    data = json.loads(out.read_text())
+    assert data["benchmark"] == script.removesuffix(".py")
+    assert set(data["machine"]) >= MACHINE_KEYS
+    assert data["date"]
+    return data
+
+
+@pytest.mark.parametrize("name", ["throughput", "memory", "overhead", "accuracy", "_postgres"])
+def test_scripts_import_without_running(name):
+    module = importlib.import_module(f"benchmarks.{name}")
+    assert module.__doc__
+    if not name.startswith("_"):  # the docstring names the exact command
+        assert f"python benchmarks/{name}.py" in module.__doc__
+
+
+def test_gpu_script_parses():
+    bash = shutil.which("bash")
+    if bash is None:
+        pytest.skip("no bash")
+    subprocess.run([bash, "-n", str(ROOT / "benchmarks" / "gpu.sh")], check=True)
+
+
+@pytest.mark.slow
+def test_throughput_small_model_and_a_variant(tmp_path):
+    data = run_benchmark("throughput.py", "--models", "small", "--samples", "256",
+                         "--epochs", "1", "--matmul-size", "256", "--matmul-seconds", "0.2",
+                         "--variants", "data", out=tmp_path / "t.json")
+    assert data["matmul_peak_gflops"] > 0
+    [model] = data["models"]
+    assert {"name", "param_count", "flops", "raw_samples_per_s", "pipeline_samples_per_s",
+            "pipeline_over_raw", "train_gflops", "peak_ratio"} <= set(model)
+    assert model["name"] == "small"
+    assert model["param_count"] > 0 and model["flops"] > 0
+    assert model["raw_samples_per_s"] > 0 and model["pipeline_samples_per_s"] > 0
+    assert model["pipeline_over_raw"] == pytest.approx(
+        model["pipeline_samples_per_s"] / model["raw_samples_per_s"], rel=0.01)
+    assert model["peak_ratio"] == pytest.approx(
+        model["train_gflops"] / data["matmul_peak_gflops"], rel=0.02)
+    assert [v["data"] for v in data["variants"]] == ["numpy", "tf.data"]
+    assert data["variants"][0]["over_baseline"] == 1.0
+
+
+@pytest.mark.slow
+def test_memory_three_trials(tmp_path):
+    data = run_benchmark("memory.py", "--trials", "3", "--every", "2", "--samples", "256",
+                         out=tmp_path / "m.json")
+    assert data["trials_run"] == 3
+    assert [s["trial"] for s in data["samples"]] == [0, 1, 2, 3]
+    assert all(s["rss_mb"] > 0 for s in data["samples"])
+    assert data["growth_to_trial"] == 3
+    assert data["growth_mb"] == pytest.approx(
+        data["samples"][-1]["rss_mb"] - data["samples"][data["growth_from_trial"]]["rss_mb"],
+        abs=0.15)
+    assert data["target_growth_mb"] == 200
+
+
+@pytest.mark.slow
+def test_overhead_five_trials_sqlite_and_journal(tmp_path):
+    data = run_benchmark("overhead.py", "--trials", "5", "--storages", "sqlite,journal",
+                         out=tmp_path / "o.json")
+    runs = {(r["storage"], r["mode"]): r for r in data["runs"]}
+    assert set(runs) == {(s, m) for s in ("sqlite", "journal") for m in ("grid", "search")}
+    for r in runs.values():
+        assert r["trials"] == 5 and sum(r["states"].values()) == 5
+        assert r["ms_per_trial"] > 0 and r["records_ms_per_trial"] >= 0
+    assert runs["sqlite", "grid"]["states"] == {"COMPLETE": 5}
+    assert data["target_ms_per_trial_sqlite_1000"] == 50
+
+
+@pytest.mark.slow
+def test_accuracy_tiny_arch_two_seeds(tmp_path):
+    arch = json.dumps({"family": "cnn", "width": 8, "depth": 1, "dense_units": 0})
+    data = run_benchmark("accuracy.py", "--arch", arch, "--train-subset", "300",
+                         "--epochs", "1", "--seeds", "2", out=tmp_path / "a.json")
+    assert data["family"] == "cnn" and data["param_count"] > 0 and data["flops"] > 0
+    assert [r["seed"] for r in data["runs"]] == [0, 1]
+    test = data["test_accuracy"]
+    assert test["n"] == 2 and 0 <= test["mean"] <= 1
+    low, high = test["ci95"]
+    assert low <= test["mean"] <= high
+    assert data["settings"]["train_source"] == "TrainConfig defaults"
+    assert data["settings"]["train"]["epochs"] == 1
+    assert data["wall_seconds"] > 0
+    assert data["goal"]["met"] is False
