@@ -17,7 +17,7 @@ from optuna_integration import KerasPruningCallback
 import spaces
 from search.data import Splits
 from search.presets import Cell, StudySpec, resolve
-from search.train import TrainingDiverged, train
+from search.train import train
 from spaces.space import cell_key
 
 
@@ -55,12 +55,8 @@ class Objective:
             "engine": "optuna", "host": platform.node(),
         }.items():
             trial.set_user_attr(key, value)
-        try:
-            result = train(arch, self.data, cfg, seed,
-                           callbacks=[KerasPruningCallback(trial, "val_accuracy")])
-        except TrainingDiverged as exc:
-            trial.set_user_attr("fail_reason", str(exc))
-            raise
+        result = train(arch, self.data, cfg, seed,
+                       callbacks=[KerasPruningCallback(trial, "val_accuracy")])
         for key, value in {
             "val_accuracy": result.val_accuracy, "test_accuracy": result.test_accuracy,
             "epochs": result.epochs, "train_seconds": round(result.train_seconds, 3),

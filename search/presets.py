@@ -169,7 +169,9 @@ def load(name_or_file: str = DEFAULT_PRESET, **overrides: Any) -> StudySpec:
     overrides = {k: v for k, v in overrides.items() if v is not None}
     try:
         return _build(name, raw, overrides)
-    except (SpecError, ConfigError, TypeError) as exc:
+    except (SpecError, ConfigError, TypeError, ValueError) as exc:
+        if isinstance(exc, PresetError):
+            raise
         raise PresetError(f"preset {name}: {exc}") from None
 
 

@@ -441,9 +441,14 @@ def write_pngs(figures: Sequence[Figure], folder: Path) -> tuple[Path, ...]:
 
     folder.mkdir(parents=True, exist_ok=True)
     paths = tuple(folder / f"{f.key}.png" for f in figures)
-    kaleido.write_fig_from_object_sync(
-        [{"fig": f.figure, "path": p, "opts": PNG_OPTS} for f, p in zip(figures, paths,
-                                                                       strict=True)])
+    try:
+        kaleido.write_fig_from_object_sync(
+            [{"fig": f.figure, "path": p, "opts": PNG_OPTS} for f, p in zip(figures, paths,
+                                                                           strict=True)])
+    except Exception as exc:  # kaleido reports a missing or failing browser in many ways
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ReportError(f"cannot write PNGs (kaleido needs Chromium, e.g. "
+                          f"apt-get install chromium): {reason}") from None
     return paths
 
 

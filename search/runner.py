@@ -14,34 +14,55 @@ import optuna
 from optuna.trial import FrozenTrial, TrialState
 
 from search.presets import StudySpec
-from search.train import TrainingDiverged
+from search.train import ConfigError, TrainingDiverged
+from spaces import SpecError
 from storage import claims
-from storage.heartbeat import beating, fail_stale
+from storage.heartbeat import beating, fail_stale, touch
 from storage.studies import mark_queued, wait_until_queued
 
 Objective = Callable[[optuna.Trial], float]
 Report = Callable[[FrozenTrial], None]
 
 
+# Failures the same trial would meet again: FAIL for good, with the reason, and go on.
+FINAL_ERRORS = (TrainingDiverged, SpecError, ConfigError)
+
+
 def execute(study: optuna.Study, storage: optuna.storages.BaseStorage, trial: optuna.Trial,
             objective: Objective) -> FrozenTrial:
-    """Run one trial under a heartbeat and end it in a finished state."""
+    """Run one trial under a heartbeat and end it in a finished state.
+
+    If another worker already ended the trial (it judged this worker dead, e.g. after a
+    database outage stopped the heartbeat), this worker's result is dropped: the unit was
+    queued again, and a finished trial is never altered.
+    """
+    tell = study.tell
     with beating(storage, trial._trial_id):
         try:
             value = objective(trial)
+        except optuna.exceptions.UpdateFinishedTrialError:
+            pass  # ended by another worker
         except optuna.TrialPruned:
-            study.tell(trial, state=TrialState.PRUNED)
-        except TrainingDiverged:
-            trial.set_user_attr(claims.FINAL_FAILURE, True)  # deterministic: never retried
-            study.tell(trial, state=TrialState.FAIL)
+            tell(trial, state=TrialState.PRUNED, skip_if_finished=True)
+        except FINAL_ERRORS as exc:
+            _end_failed(study, trial, str(exc), final=True)
         except BaseException as exc:  # Ctrl-C or a bug: never leave the trial RUNNING
-            reason = "interrupted" if isinstance(exc, KeyboardInterrupt) else repr(exc)
-            trial.set_user_attr("fail_reason", reason[:500])
-            study.tell(trial, state=TrialState.FAIL)
+            _end_failed(study, trial, "interrupted" if isinstance(exc, KeyboardInterrupt)
+                        else repr(exc)[:500], final=False)
             raise
         else:
-            study.tell(trial, value)
+            tell(trial, value, skip_if_finished=True)
     return storage.get_trial(trial._trial_id)
+
+
+def _end_failed(study: optuna.Study, trial: optuna.Trial, reason: str, final: bool) -> None:
+    try:
+        trial.set_user_attr("fail_reason", reason)
+        if final:
+            trial.set_user_attr(claims.FINAL_FAILURE, True)  # the same seed fails again
+    except optuna.exceptions.UpdateFinishedTrialError:
+        return
+    study.tell(trial, state=TrialState.FAIL, skip_if_finished=True)
 
 
 def run_grid(study: optuna.Study, storage: optuna.storages.BaseStorage, spec: StudySpec,
@@ -53,17 +74,18 @@ def run_grid(study: optuna.Study, storage: optuna.storages.BaseStorage, spec: St
     fail_stale(study, storage)
     if not created:
         wait_until_queued(study)
-    claims.queue_missing(study, spec.units())
-    if created:
-        mark_queued(study)
+    units = spec.units()
+    claims.queue_missing(study, units)
+    mark_queued(study)  # also when a creator died before marking: later joiners need not wait
     start, done = time.monotonic(), 0
     while not _timed_out(spec, start) and (spec.trials is None or done < spec.trials):
         trial = claims.claim_next(study, storage)
         if trial is None:
             fail_stale(study, storage)  # a dead worker's unit goes back into the queue
-            if claims.queue_missing(study, spec.units()) == 0:
+            if claims.queue_missing(study, units) == 0:
                 break
             continue
+        touch(storage, trial._trial_id)
         report(execute(study, storage, trial, objective))
         done += 1
     return done
@@ -79,7 +101,9 @@ def run_search(study: optuna.Study, storage: optuna.storages.BaseStorage, spec: 
         if spec.trials is not None and started >= spec.trials:
             break
         fail_stale(study, storage)
-        report(execute(study, storage, study.ask(), objective))
+        trial = study.ask()
+        touch(storage, trial._trial_id)
+        report(execute(study, storage, trial, objective))
         done += 1
     return done
 

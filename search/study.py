@@ -33,7 +33,9 @@ from search.analysis import analyze, cell_stats
 from search.console import cell_table, trial_line
 from search.data import DataError, load_splits
 from search.export import ExportError, export
+from search.objective import Objective
 from search.report import ReportError, headline, write_report
+from search.runner import run_grid, run_search
 from search.train import ConfigError
 from spaces import SpecError
 from storage import (
@@ -158,10 +160,6 @@ def cmd_run(args: argparse.Namespace) -> int:
     study, created = open_study(storage, spec.name, spec.identity(), sampler=sampler,
                                 pruner=pruner)
 
-    # Imported here: TensorFlow loads only once a study really runs.
-    from search.objective import Objective
-    from search.runner import run_grid, run_search
-
     objective = Objective(spec, data)
     start = time.monotonic()
     report = lambda trial: print(trial_line(trial), flush=True)  # noqa: E731
@@ -229,7 +227,15 @@ def cmd_report(args: argparse.Namespace) -> int:
 def cmd_dashboard(args: argparse.Namespace) -> int:
     from search.dashboard import serve
 
-    serve(_storage_url(args), args.host, args.port)
+    try:
+        serve(_storage_url(args), args.host, args.port)
+    except OSError as exc:  # port in use, address not available, port out of range
+        print(f"error: cannot serve on {args.host}:{args.port}: {exc.strerror or exc}",
+              file=sys.stderr)
+        return 1
+    except OverflowError:
+        print(f"error: --port must be 1-65535, got {args.port}", file=sys.stderr)
+        return 2
     return 0
 
 
@@ -250,8 +256,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print("\ninterrupted: the running trial is marked FAIL; run the same command to resume",
-              file=sys.stderr)
+        detail = ("the running trial is marked FAIL; run the same command to resume"
+                  if args.command == "run" else "stopped")
+        print(f"\ninterrupted: {detail}", file=sys.stderr)
         return 130
 
 

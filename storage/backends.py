@@ -17,7 +17,7 @@ from pathlib import Path
 import optuna
 import sqlalchemy
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 HEARTBEAT_ENV, GRACE_ENV = "SEARCH_HEARTBEAT_SECONDS", "SEARCH_GRACE_SECONDS"
 SQLITE_BUSY_TIMEOUT_SECONDS = 120
@@ -38,14 +38,21 @@ class StorageURLError(StorageError):
     """The storage URL itself is wrong (a usage error)."""
 
 
+def _seconds(name: str, default: str) -> int:
+    text = os.environ.get(name, default)
+    if not text.isdigit() or int(text) <= 0:
+        raise StorageError(f"{name} must be a positive whole number of seconds, got {text!r}")
+    return int(text)
+
+
 def heartbeat_seconds() -> int:
     """How often a running trial says it is alive (env SEARCH_HEARTBEAT_SECONDS, default 10)."""
-    return int(os.environ.get(HEARTBEAT_ENV, "10"))
+    return _seconds(HEARTBEAT_ENV, "10")
 
 
 def grace_seconds() -> int:
     """Silence after which a running trial counts as dead (env SEARCH_GRACE_SECONDS, 30)."""
-    return int(os.environ.get(GRACE_ENV, "30"))
+    return _seconds(GRACE_ENV, "30")
 
 
 def default_url(out_dir: str | os.PathLike[str]) -> str:
@@ -78,7 +85,7 @@ def open_storage(url: str) -> optuna.storages.BaseStorage:
                               ) from None
     backend = parsed.get_backend_name()
     if backend == "sqlite":
-        return _rdb(url, _sqlite_options(parsed))
+        return _serialized(_rdb(url, _sqlite_options(parsed)))
     if backend == "postgresql":
         return _rdb(url, {"pool_pre_ping": True})
     raise StorageURLError(f"unsupported storage {backend!r} in {mask_url(url)!r}: "
@@ -107,9 +114,31 @@ def _rdb(url: str, engine_kwargs: dict) -> optuna.storages.RDBStorage:
             heartbeat_interval=heartbeat_seconds(),
             grace_period=grace_seconds(),
         )
-    except (OperationalError, NoSuchModuleError, ImportError) as exc:
+    except (SQLAlchemyError, ImportError, RuntimeError) as exc:  # RuntimeError: schema version
         reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
         raise StorageError(f"cannot open storage {mask_url(url)}: {reason}") from None
+
+
+def _serialized(storage: optuna.storages.RDBStorage) -> optuna.storages.RDBStorage:
+    """Make every SQLite transaction take the write lock when it begins.
+
+    Optuna claims a waiting trial with SELECT ... FOR UPDATE then UPDATE; SQLite ignores
+    FOR UPDATE and Python's driver starts the transaction only at the first write, so two
+    workers can both read WAITING and both claim it. BEGIN IMMEDIATE (SQLAlchemy's recipe
+    for pysqlite) makes read-then-write one atomic step.
+    """
+    engine = storage.engine
+
+    @sqlalchemy.event.listens_for(engine, "connect")
+    def _no_implicit_begin(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+        dbapi_connection.isolation_level = None
+
+    @sqlalchemy.event.listens_for(engine, "begin")
+    def _begin_immediate(connection) -> None:  # type: ignore[no-untyped-def]
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    engine.dispose()  # connections opened before the listeners were set
+    return storage
 
 
 def _journal(url: str) -> optuna.storages.JournalStorage:

@@ -2,7 +2,8 @@
 
 Each (cell, seed) unit is enqueued as a WAITING trial; a worker claims one by switching it
 to RUNNING through ``storage.set_trial_state_values``, which every Optuna storage makes
-atomic (row lock on PostgreSQL, database lock on SQLite, the log order in a journal).
+atomic (row lock on PostgreSQL; on SQLite the database lock, which storage.backends makes
+every transaction take at BEGIN; the log order in a journal).
 ``study.ask()`` is not used because on an empty queue it creates a fresh trial, which a grid
 worker must never do. Two workers repairing a queue at the same moment can enqueue a unit
 twice; the later twin is then closed as PRUNED with ``duplicate_of`` when claimed, so a unit

@@ -24,6 +24,15 @@ from storage.backends import grace_seconds, heartbeat_seconds
 STAMP = "heartbeat"
 
 
+def touch(storage: optuna.storages.BaseStorage, trial_id: int) -> None:
+    """Record one beat now: called right after a claim, so a worker killed before its
+    heartbeat thread starts still leaves a trial that can be judged stale."""
+    if isinstance(storage, optuna.storages.RDBStorage):
+        storage.record_heartbeat(trial_id)
+    else:
+        storage.set_trial_system_attr(trial_id, STAMP, time.time())
+
+
 @contextlib.contextmanager
 def beating(storage: optuna.storages.BaseStorage, trial_id: int) -> Iterator[None]:
     """Keep the trial marked alive while the block runs."""
@@ -33,11 +42,14 @@ def beating(storage: optuna.storages.BaseStorage, trial_id: int) -> Iterator[Non
         return
     stop = threading.Event()
 
+    interval = heartbeat_seconds()
+
     def stamp() -> None:
         while True:
-            with contextlib.suppress(UpdateFinishedTrialError):
-                storage.set_trial_system_attr(trial_id, STAMP, time.time())
-            if stop.wait(heartbeat_seconds()):
+            # A finished trial or a passing I/O error: keep beating, as long as we run.
+            with contextlib.suppress(Exception):
+                touch(storage, trial_id)
+            if stop.wait(interval):
                 return
 
     thread = threading.Thread(target=stamp, name=f"heartbeat-{trial_id}", daemon=True)

@@ -47,7 +47,7 @@ def test_run_stores_every_cell_with_its_attributes(tiny_study):
 
 
 @pytest.mark.slow
-def test_rerun_adds_no_trial_and_more_seeds_extend_the_grid(tiny_study):
+def test_rerun_adds_no_trial(tiny_study):
     _, url, args, _ = tiny_study
     again = cli(*args)
     assert again.returncode == 0, again.stderr
@@ -75,7 +75,8 @@ def test_list_shows_the_study(tiny_study):
     _, url, _, _ = tiny_study
     listed = cli("list", "--storage", url)
     assert listed.returncode == 0
-    assert "s " in listed.stdout and "grid" in listed.stdout and "16" in listed.stdout
+    rows = [line.split() for line in listed.stdout.splitlines()[1:]]
+    assert rows[0][:5] == ["s", "grid", "fashion_mnist", "16", "16"]
 
 
 @pytest.mark.slow
@@ -88,3 +89,22 @@ def test_a_changed_setting_is_refused_and_the_store_kept(tiny_study):
     assert refused.stderr.strip().splitlines()[-1].startswith(
         "error: study 's' exists with other settings (train.epochs: stored 1, now 2)")
     assert len(optuna.load_study(study_name="s", storage=url).trials) == 16
+
+
+@pytest.mark.slow
+def test_keras_tuner_engine_through_the_cli(tmp_path):
+    url = f"sqlite:///{tmp_path}/kt.db"
+    args = ("run", "--preset", "search", "--engine", "keras-tuner", "--tuner", "random",
+            "--trials", "2", "--epochs", "1", "--train-subset", "300", "--storage", url,
+            "--out", str(tmp_path / "out"))
+    done = cli(*args)
+    assert done.returncode == 0, done.stderr
+    study = optuna.load_study(study_name="search-fashion_mnist-kt-random", storage=url)
+    trials = study.get_trials(states=(TrialState.COMPLETE,))
+    assert len(trials) == 2
+    assert {t.user_attrs["engine"] for t in trials} == {"keras-tuner"}
+    assert all(set(t.user_attrs) >= ATTRS for t in trials)
+    assert (tmp_path / "out" / "keras_tuner").is_dir()
+    grid = cli("run", "--preset", "scaling", "--engine", "keras-tuner", "--out", str(tmp_path))
+    assert grid.returncode == 2
+    assert "KerasTuner needs a search preset" in grid.stderr.strip().splitlines()[-1]

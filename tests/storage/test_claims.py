@@ -1,5 +1,7 @@
 """Exactly-once grid units on a real SQLite store."""
 
+import threading
+
 import optuna
 from optuna.trial import TrialState
 
@@ -67,3 +69,25 @@ def test_a_unit_that_failed_for_good_is_not_queued_again(tmp_path):
     trial.set_user_attr(FINAL_FAILURE, True)  # e.g. the loss diverged with this seed
     study.tell(trial, state=TrialState.FAIL)
     assert queue_missing(study, UNITS[:1]) == 0
+
+
+def test_concurrent_claims_on_one_sqlite_file_never_share_a_unit(tmp_path):
+    """Four workers, each with its own connection, race for 40 units."""
+    url = f"sqlite:///{tmp_path}/race.db"
+    study = optuna.create_study(storage=open_storage(url), study_name="race")
+    queue_missing(study, [Unit(f"dense:units={u}", 0, {}) for u in range(40)])
+    claimed: list[list[int]] = [[] for _ in range(4)]
+
+    def worker(mine: list[int]) -> None:
+        storage = open_storage(url)
+        mine_study = optuna.load_study(study_name="race", storage=storage)
+        while (trial := claim_next(mine_study, storage)) is not None:
+            mine.append(trial.number)
+
+    threads = [threading.Thread(target=worker, args=(c,)) for c in claimed]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    numbers = [n for c in claimed for n in c]
+    assert sorted(numbers) == list(range(40))  # every unit once, none twice

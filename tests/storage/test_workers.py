@@ -53,10 +53,16 @@ def units_done(url: str) -> dict[tuple[str, int], int]:
 
 
 def run_workers(tmp_path: Path, url: str, n: int) -> None:
+    """Run n workers to the end; every unit must be trained by exactly one of them."""
     procs = [cli.start(*worker_args(tmp_path, url)) for _ in range(n)]
+    trained = []
     for p in procs:
-        _, err = p.communicate(timeout=600)
+        out, err = p.communicate(timeout=600)
         assert p.returncode == 0, err
+        trained += [line.split("]")[1].split("params")[0].strip() for line in out.splitlines()
+                    if line.startswith("[") and " val " in line]
+    assert sorted(trained) == sorted(f"dense:units={u} seed {s}" for u in (8, 16, 32, 64)
+                                     for s in (0, 1))
 
 
 def assert_exactly_once(url: str) -> None:
@@ -146,10 +152,11 @@ def test_a_killed_worker_is_recovered_by_the_next_run(tmp_path, kind):
 
 
 @pytest.mark.slow
-def test_ctrl_c_marks_the_running_trial_failed(tmp_path):
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_ctrl_c_or_sigterm_marks_the_running_trial_failed(tmp_path, signum):
     url = f"sqlite:///{tmp_path}/studies.db"
     worker = cli.start(*worker_args(tmp_path, url, epochs=3, subset=6000))
-    interrupted = signal_mid_trial(url, worker, signal.SIGINT)
+    interrupted = signal_mid_trial(url, worker, signum)
     _, err = worker.communicate()
     assert worker.returncode == 130
     assert "interrupted" in err.strip().splitlines()[-1]
