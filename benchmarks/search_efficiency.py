@@ -116,15 +116,13 @@ def run_optuna(name: str, spec: StudySpec, data: Splits, seed: int, budget: int
     from search.objective import Objective
     from search.train import TrainingDiverged
 
-    if name == "optuna-tpe-hyperband":
-        sampler: optuna.samplers.BaseSampler = optuna.samplers.TPESampler(
-            seed=seed, multivariate=True, constant_liar=True)
-        pruner: optuna.pruners.BasePruner = optuna.pruners.HyperbandPruner(
-            min_resource=1, max_resource=spec.train.epochs)
-    else:
-        sampler = optuna.samplers.RandomSampler(seed=seed)
-        pruner = optuna.pruners.MedianPruner(n_warmup_steps=1)
-    study = optuna.create_study(direction="maximize", sampler=sampler, pruner=pruner,
+    # The same sampler and pruner construction as `python -m search.study run`.
+    tpe = name == "optuna-tpe-hyperband"
+    contender = dataclasses.replace(spec, sampler="tpe" if tpe else "random",
+                                    pruner="hyperband" if tpe else "median")
+    study = optuna.create_study(direction="maximize",
+                                sampler=presets.make_sampler(contender, seed),
+                                pruner=presets.make_pruner(contender),
                                 study_name=f"{name}-{seed}")
 
     def stop_at_budget(study: optuna.Study, _: optuna.trial.FrozenTrial) -> None:

@@ -12,11 +12,11 @@ from spaces.cost import human
 from spaces.space import parse_cell_key
 
 
-def trial_line(trial: FrozenTrial, position: str = "") -> str:
+def trial_line(trial: FrozenTrial) -> str:
     """E.g. ``[  3] cnn:width=16,depth=2 seed 1  params 120k  val 0.8712  test 0.8650  12.3 s``."""
     a = trial.user_attrs
     cell = _short(a.get("cell", "?"), 60)
-    head = f"[{position or trial.number:>5}] {cell} seed {a.get('seed', '?')}"
+    head = f"[{trial.number:>5}] {cell} seed {a.get('seed', '?')}"
     size = f"params {human(a['param_count'])}" if "param_count" in a else ""
     if trial.state.name == "COMPLETE":
         tail = (f"val {a['val_accuracy']:.4f}  test {a['test_accuracy']:.4f}  "

@@ -18,6 +18,6 @@ DEFAULT_PORT = 8080
 
 def serve(storage_url: str, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> None:
     """Serve the dashboard until interrupted (blocks); the URL is printed without password."""
-    storage = open_storage(storage_url)
+    storage = open_storage(storage_url, create=False)
     print(f"optuna-dashboard for {mask_url(storage_url)} on http://{host}:{port}/", flush=True)
     optuna_dashboard.run_server(storage, host=host, port=port)

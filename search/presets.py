@@ -13,6 +13,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import optuna
+
 from search.data import DATASETS, INPUT_SHAPES
 from search.train import ConfigError, TrainConfig, split_values
 from spaces import ArchSpec, SpecError, from_dict
@@ -125,6 +127,23 @@ def resolve(family: str, values: dict[str, Any], base: TrainConfig,
     arch = from_dict({"family": family, "input_shape": list(input_shape),
                       "num_classes": num_classes, **arch_values})
     return arch, replace(base, **train_values)
+
+
+def make_sampler(spec: StudySpec, seed: int | None = None) -> optuna.samplers.BaseSampler:
+    """The spec's sampler; grids enqueue fixed values, so theirs never samples."""
+    if spec.mode == "search" and spec.sampler == "tpe":
+        # constant_liar: workers sharing the study do not all sample the same point.
+        return optuna.samplers.TPESampler(seed=seed, multivariate=True, constant_liar=True)
+    return optuna.samplers.RandomSampler(seed=seed)
+
+
+def make_pruner(spec: StudySpec) -> optuna.pruners.BasePruner:
+    """The spec's pruner, fed per-epoch validation accuracy (grids never prune)."""
+    if spec.mode == "grid" or spec.pruner == "none":
+        return optuna.pruners.NopPruner()
+    if spec.pruner == "median":
+        return optuna.pruners.MedianPruner(n_warmup_steps=1)
+    return optuna.pruners.HyperbandPruner(min_resource=1, max_resource=spec.train.epochs)
 
 
 def available() -> list[str]:

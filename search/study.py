@@ -115,6 +115,11 @@ def _storage_url(args: argparse.Namespace) -> str:
     return args.storage or default_url(args.out)
 
 
+def _existing_storage(args: argparse.Namespace) -> optuna.storages.BaseStorage:
+    """For commands that only read: never create a store behind a mistyped path."""
+    return open_storage(_storage_url(args), create=False)
+
+
 def _export_dir(out: str | Path, study_name: str) -> Path:
     return Path(out) / re.sub(r"[^A-Za-z0-9._-]+", "_", study_name)
 
@@ -145,20 +150,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     warning = network_filesystem_warning(url)
     if warning:
         print(warning, file=sys.stderr)
-    if spec.mode == "grid":
-        sampler: optuna.samplers.BaseSampler = optuna.samplers.RandomSampler()
-        pruner: optuna.pruners.BasePruner = optuna.pruners.NopPruner()
-    else:
-        sampler = (optuna.samplers.TPESampler(multivariate=True, constant_liar=True)
-                   if spec.sampler == "tpe" else optuna.samplers.RandomSampler())
-        pruner = {
-            "hyperband": optuna.pruners.HyperbandPruner(min_resource=1,
-                                                        max_resource=spec.train.epochs),
-            "median": optuna.pruners.MedianPruner(n_warmup_steps=1),
-            "none": optuna.pruners.NopPruner(),
-        }[spec.pruner]
-    study, created = open_study(storage, spec.name, spec.identity(), sampler=sampler,
-                                pruner=pruner)
+    study, created = open_study(storage, spec.name, spec.identity(),
+                                sampler=presets.make_sampler(spec),
+                                pruner=presets.make_pruner(spec))
 
     objective = Objective(spec, data)
     start = time.monotonic()
@@ -186,7 +180,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    storage = open_storage(_storage_url(args))
+    storage = _existing_storage(args)
     summaries = optuna.get_all_study_summaries(storage, include_best_trial=True)
     if not summaries:
         print(f"no studies in {mask_url(_storage_url(args))}")
@@ -204,7 +198,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    study = find_study(open_storage(_storage_url(args)), args.study_name)
+    study = find_study(_existing_storage(args), args.study_name)
     dataset = json.loads(study.user_attrs.get(IDENTITY, "{}")).get("dataset")
     json_path, md_path = export(args.study_name, dataset, trial_records(study),
                                 _export_dir(args.out, args.study_name))
@@ -217,7 +211,7 @@ def _interrupt(signum: int, frame: object) -> None:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    study = find_study(open_storage(_storage_url(args)), args.study_name)
+    study = find_study(_existing_storage(args), args.study_name)
     paths = write_report(study, _export_dir(args.out, args.study_name), png=args.png)
     print(f"wrote {paths.html}, {paths.scaling_json.name} and {paths.cells_csv.name}")
     print("\n".join(["", *headline(analyze(trial_records(study)))]))

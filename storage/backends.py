@@ -74,8 +74,13 @@ def journal_path(url: str) -> Path:
     return Path(url[len(JOURNAL_PREFIX):])
 
 
-def open_storage(url: str) -> optuna.storages.BaseStorage:
-    """Open (and create where needed) the storage behind ``url``."""
+def open_storage(url: str, *, create: bool = True) -> optuna.storages.BaseStorage:
+    """Open the storage behind ``url``; with ``create=False`` a missing file is an error
+    (reading commands must not leave an empty database behind a mistyped path)."""
+    if not create:
+        missing = _missing_file(url)
+        if missing:
+            raise StorageError(f"no study store at {missing}: check --storage / --out")
     if url.startswith(JOURNAL_PREFIX):
         return _journal(url)
     try:
@@ -90,6 +95,21 @@ def open_storage(url: str) -> optuna.storages.BaseStorage:
         return _rdb(url, {"pool_pre_ping": True})
     raise StorageURLError(f"unsupported storage {backend!r} in {mask_url(url)!r}: "
                           f"use {URL_FORMS}")
+
+
+def _missing_file(url: str) -> Path | None:
+    """The file a file-backed URL names, when it does not exist."""
+    if url.startswith(JOURNAL_PREFIX):
+        path = journal_path(url)
+    else:
+        try:
+            parsed = make_url(url)
+        except (ArgumentError, ValueError):
+            return None  # reported by open_storage
+        if parsed.get_backend_name() != "sqlite" or not parsed.database:
+            return None
+        path = Path(parsed.database)
+    return None if path.exists() else path
 
 
 def _sqlite_options(parsed: sqlalchemy.URL) -> dict:

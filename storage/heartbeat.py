@@ -61,17 +61,14 @@ def beating(storage: optuna.storages.BaseStorage, trial_id: int) -> Iterator[Non
         thread.join()
 
 
-def fail_stale(study: optuna.Study, storage: optuna.storages.BaseStorage) -> list[int]:
-    """Set trials whose worker stopped beating to FAIL; return their numbers."""
+def fail_stale(study: optuna.Study, storage: optuna.storages.BaseStorage) -> None:
+    """Set trials whose worker stopped beating to FAIL (their units can then be re-run)."""
     if isinstance(storage, optuna.storages.RDBStorage):
-        running = {t.number for t in study.get_trials(deepcopy=False,
-                                                       states=(TrialState.RUNNING,))}
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
             optuna.storages.fail_stale_trials(study)
-        failed = {t.number for t in study.get_trials(deepcopy=False, states=(TrialState.FAIL,))}
-        return sorted(running & failed)
-    now, failed = time.time(), []
+        return
+    now = time.time()
     for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
         start = trial.datetime_start.timestamp() if trial.datetime_start else now
         last = trial.system_attrs.get(STAMP, start)
@@ -80,6 +77,4 @@ def fail_stale(study: optuna.Study, storage: optuna.storages.BaseStorage) -> lis
         with contextlib.suppress(UpdateFinishedTrialError):
             storage.set_trial_user_attr(trial._trial_id, "fail_reason",
                                         f"worker stopped (no heartbeat for {now - last:.0f} s)")
-            if storage.set_trial_state_values(trial._trial_id, TrialState.FAIL):
-                failed.append(trial.number)
-    return failed
+            storage.set_trial_state_values(trial._trial_id, TrialState.FAIL)

@@ -52,3 +52,11 @@ def test_unwritable_sqlite_folder(tmp_path):
     blocked.write_text("not a folder")
     with pytest.raises(StorageError, match="cannot create the folder"):
         open_storage(f"sqlite:///{blocked}/sub/studies.db")
+
+
+@pytest.mark.parametrize("scheme", ["sqlite:///", "journal:///"])
+def test_reading_a_missing_store_creates_nothing(tmp_path, scheme):
+    path = tmp_path / "typo" / "studies.db"
+    with pytest.raises(StorageError, match="no study store at"):
+        open_storage(f"{scheme}{path}", create=False)
+    assert not path.parent.exists()
