@@ -63,7 +63,7 @@ import optuna
 from optuna.trial import FrozenTrial, TrialState
 
 import spaces
-from search import presets
+from search import interrupt, presets
 from search.data import Splits
 from search.presets import TUNERS, PresetError, StudySpec
 from search.train import TrainConfig, TrainResult, compiled_model, train
@@ -142,7 +142,8 @@ class SpaceHyperModel(keras_tuner.HyperModel):
         if initial_epoch:
             extra.append(_WarmStart(model.get_weights()))
         self.last = None
-        self.last = train(arch, self.data, cfg, seed, callbacks=[*extra, *callbacks])
+        self.last = train(arch, self.data, cfg, seed,
+                          callbacks=[*extra, *callbacks, interrupt.StopOnSignal()])
         return {OBJECTIVE: self.last.val_accuracy}
 
 

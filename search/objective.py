@@ -15,6 +15,7 @@ import optuna
 from optuna_integration import KerasPruningCallback
 
 import spaces
+from search import interrupt
 from search.data import Splits
 from search.presets import Cell, StudySpec, resolve
 from search.train import train
@@ -56,7 +57,8 @@ class Objective:
         }.items():
             trial.set_user_attr(key, value)
         result = train(arch, self.data, cfg, seed,
-                       callbacks=[KerasPruningCallback(trial, "val_accuracy")])
+                       callbacks=[KerasPruningCallback(trial, "val_accuracy"),
+                                  interrupt.StopOnSignal()])
         for key, value in {
             "val_accuracy": result.val_accuracy, "test_accuracy": result.test_accuracy,
             "epochs": result.epochs, "train_seconds": round(result.train_seconds, 3),

@@ -13,6 +13,7 @@ from collections.abc import Callable
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
+from search import interrupt
 from search.presets import StudySpec
 from search.train import ConfigError, TrainingDiverged
 from spaces import SpecError
@@ -79,6 +80,7 @@ def run_grid(study: optuna.Study, storage: optuna.storages.BaseStorage, spec: St
     mark_queued(study)  # also when a creator died before marking: later joiners need not wait
     start, done = time.monotonic(), 0
     while not _timed_out(spec, start) and (spec.trials is None or done < spec.trials):
+        interrupt.check()
         trial = claims.claim_next(study, storage)
         if trial is None:
             fail_stale(study, storage)  # a dead worker's unit goes back into the queue
@@ -96,6 +98,7 @@ def run_search(study: optuna.Study, storage: optuna.storages.BaseStorage, spec: 
     """Sample new trials until the study holds ``spec.trials`` or ``spec.timeout`` passes."""
     start, done = time.monotonic(), 0
     while not _timed_out(spec, start):
+        interrupt.check()
         started = len(study.get_trials(deepcopy=False, states=(
             TrialState.RUNNING, TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)))
         if spec.trials is not None and started >= spec.trials:

@@ -16,7 +16,6 @@ import argparse
 import json
 import os
 import re
-import signal
 import sys
 import time
 import warnings
@@ -28,7 +27,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow is impor
 
 import optuna
 
-from search import presets
+from search import interrupt, presets
 from search.analysis import analyze, cell_stats
 from search.console import cell_table, trial_line
 from search.data import DataError, load_splits
@@ -134,6 +133,7 @@ def _check_out(out: Path) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    interrupt.install()  # Ctrl-C, docker stop, kubectl delete: end the running trial cleanly
     spec = presets.load(
         args.preset, dataset=args.dataset, data_dir=args.data_dir, epochs=args.epochs,
         seeds=args.seeds, trials=args.trials, timeout=args.timeout,
@@ -206,10 +206,6 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
-def _interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
-
-
 def cmd_report(args: argparse.Namespace) -> int:
     study = find_study(_existing_storage(args), args.study_name)
     paths = write_report(study, _export_dir(args.out, args.study_name), png=args.png)
@@ -239,7 +235,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         argv.insert(0, "run")
     args = build_parser().parse_args(argv)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    signal.signal(signal.SIGTERM, _interrupt)  # docker stop / kubectl delete: end cleanly
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
     try:
         return args.func(args)

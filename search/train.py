@@ -143,7 +143,7 @@ def train(
                 raise TrainingDiverged(f"loss became {loss} in epoch {epoch}")
         curve = tuple(float(v) for v in history.history["val_accuracy"])
         test = model.evaluate(data.x_test, data.y_test, batch_size=512, verbose=0,
-                              return_dict=True)
+                              return_dict=True, callbacks=list(callbacks))
         return TrainResult(
             val_accuracy=curve[-1],
             test_accuracy=float(test["accuracy"]),

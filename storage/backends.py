@@ -12,6 +12,8 @@ RDB storages run Optuna's heartbeat, so a killed worker's trial is failed, not s
 from __future__ import annotations
 
 import os
+import random
+import time
 from pathlib import Path
 
 import optuna
@@ -22,6 +24,7 @@ from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 HEARTBEAT_ENV, GRACE_ENV = "SEARCH_HEARTBEAT_SECONDS", "SEARCH_GRACE_SECONDS"
 SQLITE_BUSY_TIMEOUT_SECONDS = 120
 JOURNAL_PREFIX = "journal://"
+CREATE_RETRIES = 5
 DEFAULT_FILE = "studies.db"
 URL_FORMS = "sqlite:///FILE, postgresql://USER:PASSWORD@HOST:PORT/DB or journal:///FILE"
 
@@ -127,16 +130,24 @@ def _sqlite_options(parsed: sqlalchemy.URL) -> dict:
 
 
 def _rdb(url: str, engine_kwargs: dict) -> optuna.storages.RDBStorage:
-    try:
-        return optuna.storages.RDBStorage(
-            url,
-            engine_kwargs=engine_kwargs,
-            heartbeat_interval=heartbeat_seconds(),
-            grace_period=grace_seconds(),
-        )
-    except (SQLAlchemyError, ImportError, RuntimeError) as exc:  # RuntimeError: schema version
-        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
-        raise StorageError(f"cannot open storage {mask_url(url)}: {reason}") from None
+    # Workers started together on an empty PostgreSQL database race to create Optuna's
+    # tables, and the losers get "duplicate key ... pg_type" or "already exists": retry.
+    for attempt in range(CREATE_RETRIES):
+        try:
+            return optuna.storages.RDBStorage(
+                url,
+                engine_kwargs=engine_kwargs,
+                heartbeat_interval=heartbeat_seconds(),
+                grace_period=grace_seconds(),
+            )
+        except (SQLAlchemyError, ImportError, RuntimeError) as exc:  # RuntimeError: schema
+            reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+            racing = "duplicate key" in reason or "already exists" in reason
+            if racing and attempt < CREATE_RETRIES - 1:
+                time.sleep(random.uniform(0.2, 1.0))
+                continue
+            raise StorageError(f"cannot open storage {mask_url(url)}: {reason}") from None
+    raise AssertionError("unreachable")
 
 
 def _serialized(storage: optuna.storages.RDBStorage) -> optuna.storages.RDBStorage:

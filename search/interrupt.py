@@ -1,0 +1,46 @@
+"""Ctrl-C and SIGTERM that cannot be lost while a study runs.
+
+Python's own handler raises KeyboardInterrupt in whatever the main thread runs next, and an
+exception raised inside a weakref callback or a ``__del__`` (TensorFlow runs many) is
+printed and dropped, so the worker would carry on. Here the first signal only sets a flag,
+which the training loop checks after every batch and the worker loop between trials,
+raising KeyboardInterrupt from a place that propagates; a second signal raises at once.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from typing import Any
+
+import keras
+
+_STOP = threading.Event()
+
+
+def _handle(signum: int, frame: Any) -> None:
+    if _STOP.is_set():
+        raise KeyboardInterrupt  # asked twice: stop now
+    _STOP.set()
+
+
+def install() -> None:
+    """Route SIGINT and SIGTERM (docker stop, kubectl delete) through the flag."""
+    signal.signal(signal.SIGINT, _handle)
+    signal.signal(signal.SIGTERM, _handle)
+
+
+def check() -> None:
+    """Raise KeyboardInterrupt if a stop was requested, even if its first raise was lost."""
+    if _STOP.is_set():
+        raise KeyboardInterrupt
+
+
+class StopOnSignal(keras.callbacks.Callback):
+    """Ends ``fit``/``evaluate`` at the next batch once a stop was requested."""
+
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        check()
+
+    def on_test_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        check()
