@@ -62,6 +62,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np
 import optuna
 
+from benchmarks.throughput import cpu_model
 from search import presets
 from search.data import Splits, load_splits
 from search.presets import StudySpec
@@ -378,7 +379,7 @@ def main(argv: list[str] | None = None) -> int:
                      "repetitions": args.repetitions, "target": args.target,
                      "train": spec.train.__dict__, "contenders": contenders},
         "machine": {"host": platform.node(), "cpus": os.cpu_count(),
-                    "cpu_model": _cpu_model(), "python": platform.python_version()},
+                    "cpu_model": cpu_model(), "python": platform.python_version()},
         "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
         "total_wall_seconds": round(total, 1),
         "runs": runs,
@@ -423,16 +424,6 @@ def _space_data(space: Space | None) -> Any:
     if space is None:
         return None
     return {"family": space.family, "params": [dataclasses.asdict(p) for p in space.params]}
-
-
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor()
 
 
 if __name__ == "__main__":

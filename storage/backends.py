@@ -100,19 +100,23 @@ def open_storage(url: str, *, create: bool = True) -> optuna.storages.BaseStorag
                           f"use {URL_FORMS}")
 
 
+def _file_of(url: str) -> Path | None:
+    """The file behind a journal or SQLite URL (None for servers and malformed URLs)."""
+    if url.startswith(JOURNAL_PREFIX):
+        return journal_path(url)
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError):
+        return None  # open_storage reports it
+    if parsed.get_backend_name() != "sqlite" or not parsed.database:
+        return None
+    return Path(parsed.database)
+
+
 def _missing_file(url: str) -> Path | None:
     """The file a file-backed URL names, when it does not exist."""
-    if url.startswith(JOURNAL_PREFIX):
-        path = journal_path(url)
-    else:
-        try:
-            parsed = make_url(url)
-        except (ArgumentError, ValueError):
-            return None  # reported by open_storage
-        if parsed.get_backend_name() != "sqlite" or not parsed.database:
-            return None
-        path = Path(parsed.database)
-    return None if path.exists() else path
+    path = _file_of(url)
+    return path if path is not None and not path.exists() else None
 
 
 def _sqlite_options(parsed: sqlalchemy.URL) -> dict:
@@ -187,16 +191,9 @@ def _journal(url: str) -> optuna.storages.JournalStorage:
 
 def network_filesystem_warning(url: str) -> str | None:
     """A warning when a file storage sits on a network file system, where locks are unsafe."""
-    if url.startswith(JOURNAL_PREFIX):
-        path = journal_path(url)
-    else:
-        try:
-            parsed = make_url(url)
-        except (ArgumentError, ValueError):
-            return None
-        if parsed.get_backend_name() != "sqlite" or not parsed.database:
-            return None
-        path = Path(parsed.database)
+    path = _file_of(url)
+    if path is None:
+        return None
     fstype = _filesystem_type(path.resolve())
     if fstype not in NETWORK_FILESYSTEMS:
         return None
