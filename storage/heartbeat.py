@@ -3,7 +3,8 @@
 RDB storages use Optuna's own heartbeat. Optuna 5.0 has none for the journal file, so the
 same protocol is written here on top of public storage calls: a thread stamps the trial's
 system attr ``heartbeat`` every interval, and a RUNNING trial whose stamp (or start, if it
-never stamped) is older than the grace period is set to FAIL.
+never stamped) is older than the grace period is set to FAIL. Optuna's heartbeat ignores a
+trial that never beat, so on RDB storages an unstamped trial is judged by its start.
 """
 
 from __future__ import annotations
@@ -25,12 +26,15 @@ STAMP = "heartbeat"
 
 
 def touch(storage: optuna.storages.BaseStorage, trial_id: int) -> None:
-    """Record one beat now: called right after a claim, so a worker killed before its
-    heartbeat thread starts still leaves a trial that can be judged stale."""
+    """Record one beat now, right after a claim.
+
+    The stamp doubles as a marker: on RDB storages Optuna's heartbeat judges a stamped
+    trial, and an unstamped RUNNING trial is one whose worker died between its claim and
+    this call, which only its start time can tell.
+    """
     if isinstance(storage, optuna.storages.RDBStorage):
         storage.record_heartbeat(trial_id)
-    else:
-        storage.set_trial_system_attr(trial_id, STAMP, time.time())
+    storage.set_trial_system_attr(trial_id, STAMP, time.time())
 
 
 @contextlib.contextmanager
@@ -63,13 +67,15 @@ def beating(storage: optuna.storages.BaseStorage, trial_id: int) -> Iterator[Non
 
 def fail_stale(study: optuna.Study, storage: optuna.storages.BaseStorage) -> None:
     """Set trials whose worker stopped beating to FAIL (their units can then be re-run)."""
-    if isinstance(storage, optuna.storages.RDBStorage):
+    rdb = isinstance(storage, optuna.storages.RDBStorage)
+    if rdb:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
             optuna.storages.fail_stale_trials(study)
-        return
     now = time.time()
     for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        if rdb and STAMP in trial.system_attrs:
+            continue  # Optuna's heartbeat judges it
         start = trial.datetime_start.timestamp() if trial.datetime_start else now
         last = trial.system_attrs.get(STAMP, start)
         if now - last <= grace_seconds():
