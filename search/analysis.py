@@ -378,12 +378,13 @@ def compare_cnn_dense(cells: Sequence[CellStats]) -> list[Comparison]:
 def incomplete_cells(records: Iterable[TrialRecord]) -> tuple[list[str], int]:
     """Cells with a (cell, seed) unit that is queued, running or failed, and the cell count.
 
-    A unit is settled once it has a COMPLETE trial or was PRUNED (a pruner's verdict, or a
-    duplicate closed by the grid's claim), so a search study's pruned trials do not count.
+    A unit is settled once it has a COMPLETE trial or was PRUNED by a pruner, so a search
+    study's pruned trials do not count. A twin closed by the grid's claim (``duplicate_of``)
+    settles nothing: its unit belongs to the trial it duplicates.
     """
     units: dict[str, dict[Any, bool]] = {}
     for r in records:
-        if r.cell is None:
+        if r.cell is None or r.duplicate_of is not None:
             continue
         seeds = units.setdefault(r.cell, {})
         seeds[r.seed] = seeds.get(r.seed, False) or r.complete or r.state == "PRUNED"

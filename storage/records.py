@@ -33,6 +33,7 @@ class TrialRecord:
     params: dict[str, Any] = field(default_factory=dict)
     fail_reason: str | None = None
     engine: str = "optuna"
+    duplicate_of: int | None = None
 
     @property
     def complete(self) -> bool:
@@ -59,6 +60,7 @@ def to_record(trial: optuna.trial.FrozenTrial) -> TrialRecord:
         params=dict(trial.params),
         fail_reason=attrs.get("fail_reason"),
         engine=attrs.get("engine", "optuna"),
+        duplicate_of=attrs.get("duplicate_of"),
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from collections.abc import Callable
@@ -201,10 +202,15 @@ def test_partial_grid_reports_incomplete_cells_and_still_estimates():
     recs = [r for r in recs if not (r.cell == "cnn:width=32,depth=2" and r.seed == 2)]
     recs += [record(100, "cnn", {"width": 32, "depth": 2}, 2, None, state="WAITING"),
              record(101, "cnn", {"width": 64, "depth": 2}, 0, None, state="FAIL"),
-             record(102, "cnn", {"width": 8, "depth": 1}, 0, None, state="PRUNED")]
+             record(102, "cnn", {"width": 8, "depth": 1}, 0, None, state="PRUNED"),
+             # An interrupted unit whose racing twin was closed as a duplicate: not settled.
+             record(103, "cnn", {"width": 64, "depth": 3}, 0, None, state="FAIL"),
+             dataclasses.replace(record(104, "cnn", {"width": 64, "depth": 3}, 0, None,
+                                        state="PRUNED"), duplicate_of=103)]
     analysis = analyze(recs)
-    assert analysis.incomplete == ("cnn:width=32,depth=2", "cnn:width=64,depth=2")
-    assert analysis.n_cells == 7 and len(analysis.cells) == 6
+    assert analysis.incomplete == ("cnn:width=32,depth=2", "cnn:width=64,depth=2",
+                                   "cnn:width=64,depth=3")
+    assert analysis.n_cells == 8 and len(analysis.cells) == 6
     *per_depth, pooled = analysis.width
     # Seed 2 lost a width at depth 2 but still spans two widths, so it still counts.
     assert per_depth[1].estimate.n == 3
