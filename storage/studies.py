@@ -48,6 +48,10 @@ def open_study(
                            f"{study.direction.name.lower()}, not {direction}: "
                            "use another --study-name")
     stored = _wait_for(study, IDENTITY, JOIN_WAIT_SECONDS)
+    if stored is None and not study.get_trials(deepcopy=False):
+        # Its creator died between creating it and describing it: adopt the empty study.
+        study.set_user_attr(IDENTITY, _canonical(identity))
+        return study, True
     if stored is None:
         raise StorageError(f"study {name!r} exists but was not made by search.study: "
                            "use another --study-name")

@@ -1,0 +1,52 @@
+"""Creating, joining and refusing studies on a real SQLite file."""
+
+import optuna
+import pytest
+
+from storage import StorageError, open_storage, studies
+from storage.studies import open_study
+
+IDENTITY = {"mode": "grid", "dataset": "fashion_mnist", "train": {"epochs": 3}}
+
+
+@pytest.fixture
+def storage(tmp_path, monkeypatch):
+    monkeypatch.setattr(studies, "JOIN_WAIT_SECONDS", 0.5)  # how long a joiner waits
+    return open_storage(f"sqlite:///{tmp_path}/s.db")
+
+
+def open_(storage, name="s", identity=IDENTITY, direction="maximize"):
+    return open_study(storage, name, identity, sampler=optuna.samplers.RandomSampler(),
+                      pruner=optuna.pruners.NopPruner(), direction=direction)
+
+
+def test_the_first_worker_creates_and_the_next_joins(storage):
+    _, created = open_(storage)
+    study, again = open_(storage)
+    assert (created, again) == (True, False)
+    assert study.user_attrs[studies.IDENTITY]
+
+
+def test_other_settings_are_refused_with_the_first_difference(storage):
+    open_(storage)
+    with pytest.raises(StorageError, match=r"train.epochs: stored 3, now 1"):
+        open_(storage, identity={**IDENTITY, "train": {"epochs": 1}})
+
+
+def test_another_direction_is_refused(storage):
+    optuna.create_study(storage=storage, study_name="s", direction="minimize")
+    with pytest.raises(StorageError, match="exists with direction minimize"):
+        open_(storage)
+
+
+def test_an_empty_study_whose_creator_died_is_adopted(storage):
+    optuna.create_study(storage=storage, study_name="s", direction="maximize")
+    study, adopted = open_(storage)
+    assert adopted and study.user_attrs[studies.IDENTITY]
+
+
+def test_a_foreign_study_with_trials_is_refused(storage):
+    optuna.create_study(storage=storage, study_name="s", direction="maximize").optimize(
+        lambda t: 1.0, n_trials=1)
+    with pytest.raises(StorageError, match=r"was not made by search\.study"):
+        open_(storage)
