@@ -14,6 +14,7 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 import keras
+from tensorflow.python.framework import ops as _tf_ops
 
 import spaces
 from search.data import Splits
@@ -60,6 +61,9 @@ class TrainConfig:
                 raise ConfigError(f"{name} must be one of {', '.join(allowed)}, "
                                   f"got {getattr(self, name)!r}")
 
+
+# TensorFlow's gradient registry: name -> {"type": function, ...}; see _forget_custom_gradients.
+_GRADIENTS: dict[str, Any] = _tf_ops._gradient_registry._registry
 
 TRAIN_FIELDS = frozenset(f.name for f in fields(TrainConfig))
 
@@ -116,6 +120,24 @@ def compiled_model(spec: spaces.ArchSpec, cfg: TrainConfig, train_size: int) -> 
     return model
 
 
+def _custom_gradient_names() -> set[str]:
+    return {name for name in _GRADIENTS if name.startswith("CustomGradient-")}
+
+
+def _forget_custom_gradients(keep: set[str]) -> None:
+    """Drop the gradient functions TensorFlow registered while this model was traced.
+
+    Every trace of Keras' train step goes through ``tf.custom_gradient`` in graph mode (the
+    default strategy's ``all_reduce`` in the optimizer), which registers a gradient function
+    in a process-wide registry and never removes it; its closure pins the whole traced graph,
+    about 6 MB per trial, through ``clear_session`` (tensorflow#97697, fixed upstream after
+    TF 2.21; tf-keras#898 purges the same entries). No public API removes them, so the
+    registry's dict is edited here: the model is gone, nothing can ask for them again.
+    """
+    for name in _custom_gradient_names() - keep:
+        _GRADIENTS.pop(name, None)
+
+
 def train(
     spec: spaces.ArchSpec,
     data: Splits,
@@ -125,6 +147,7 @@ def train(
 ) -> TrainResult:
     """Train ``spec`` from scratch with ``seed``; raise TrainingDiverged on a non-finite loss."""
     keras.utils.set_random_seed(seed)
+    gradients_before = _custom_gradient_names()
     try:
         model = compiled_model(spec, cfg, len(data.x_train))
         start = time.perf_counter()
@@ -155,4 +178,5 @@ def train(
         # A long study builds hundreds of models in one process: drop each graph and its
         # weights before the next, so memory stays flat.
         keras.backend.clear_session()
+        _forget_custom_gradients(gradients_before)
         gc.collect()
