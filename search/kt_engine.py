@@ -136,6 +136,9 @@ class SpaceHyperModel(keras_tuner.HyperModel):
         """Train with ``train``; KerasTuner's data arguments are ignored (we hold the splits)."""
         arch, cfg = resolve(self.space, varying(self.space, hp.values), self.spec.train,
                             self.data)
+        over = self.spec.over_budget(model.count_params())
+        if over:  # KerasTuner marks the trial failed, does not retry it, and goes on
+            raise keras_tuner.errors.FailedTrialError(f"not trained: {over}")
         total = int(epochs or cfg.epochs)
         cfg = replace(cfg, epochs=total - int(initial_epoch))
         extra: list[keras.callbacks.Callback] = []
@@ -152,6 +155,9 @@ class SpaceHyperModel(keras_tuner.HyperModel):
 
 class _Stop(Exception):
     """Raised before a new trial once ``spec.timeout`` has passed."""
+
+
+MAX_CONSECUTIVE_OVER_BUDGET = 50
 
 
 class _Recording:
@@ -309,6 +315,11 @@ def make_tuner(spec: StudySpec, data: Splits, tuner: str, directory: Path, proje
         "seed": seed, "directory": str(directory), "project_name": project,
         "overwrite": False,
     }
+    if spec.max_params is not None:
+        # Over-budget architectures end as failed KerasTuner trials (see ``fit``); in a
+        # space where most are over budget, KerasTuner's default of 3 consecutive failures
+        # would end the search early.
+        common["max_consecutive_failed_trials"] = MAX_CONSECUTIVE_OVER_BUDGET
     if tuner == "hyperband":
         cls: type = _Hyperband
         common |= {"max_epochs": spec.train.epochs, "factor": HYPERBAND_FACTOR,

@@ -56,6 +56,10 @@ class Objective:
             "engine": "optuna", "host": platform.node(),
         }.items():
             trial.set_user_attr(key, value)
+        over = self.spec.over_budget(size.params)
+        if over:
+            trial.set_user_attr("prune_reason", f"not trained: {over}")
+            raise optuna.TrialPruned(f"not trained: {over}")
         result = train(arch, self.data, cfg, seed,
                        callbacks=[KerasPruningCallback(trial, "val_accuracy"),
                                   interrupt.StopOnSignal()])

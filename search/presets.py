@@ -68,6 +68,15 @@ class StudySpec:
     out: Path = field(default_factory=lambda: Path("runs"))
     engine: str = "optuna"
     tuner: str = "hyperband"
+    # Architectures above this many parameters are pruned before training: a budget the
+    # search must respect (the accuracy goal is for <= 1 M), not a preference it may trade.
+    max_params: int | None = None
+
+    def over_budget(self, params: int) -> str | None:
+        """Why an architecture of ``params`` parameters is not trained, or None."""
+        if self.max_params is not None and params > self.max_params:
+            return f"{params:,} parameters exceed max_params {self.max_params:,}"
+        return None
 
     @property
     def name(self) -> str:
@@ -116,6 +125,8 @@ class StudySpec:
             "pruner": self.pruner if self.mode == "search" else None,
             "engine": self.engine,
             "tuner": self.tuner if self.engine == "keras-tuner" else None,
+            # Only when set, so studies created before the key existed keep their identity.
+            **({"max_params": self.max_params} if self.max_params is not None else {}),
         }
 
 
@@ -203,7 +214,7 @@ def _build(name: str, raw: dict[str, Any], overrides: dict[str, Any]) -> StudySp
     grids = tuple(Space.parse(g) for g in raw.pop("grid", []))
     space = Space.parse(raw.pop("space")) if "space" in raw else None
     known = {"description", "mode", "dataset", "seeds", "train_subset", "split_seed",
-             "sampler", "pruner", "trials", "timeout", "engine", "tuner"}
+             "sampler", "pruner", "trials", "timeout", "engine", "tuner", "max_params"}
     unknown = sorted(set(raw) - known)
     if unknown:
         raise PresetError(f"preset {name}: unknown key(s) {', '.join(unknown)}")
@@ -229,6 +240,7 @@ def _build(name: str, raw: dict[str, Any], overrides: dict[str, Any]) -> StudySp
         out=Path(settings.get("out", "runs")),
         engine=settings.get("engine", "optuna"),
         tuner=settings.get("tuner", "hyperband"),
+        max_params=_positive("max_params", settings.get("max_params")),
     )
     _check(spec)
     return spec

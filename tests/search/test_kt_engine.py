@@ -107,6 +107,18 @@ def test_random_search_is_stored_with_full_attrs_and_never_twice(tmp_path: Path,
         run_keras_tuner(spec, data, study_at(url, "kt"), "bayesian", tmp_path, lambda t: None)
 
 
+def test_architectures_over_max_params_are_skipped_without_ending_the_search(
+        tmp_path: Path, data) -> None:
+    url = f"sqlite:///{tmp_path / 'studies.db'}"
+    spec = dataclasses.replace(tiny_spec(epochs=1, trials=5), max_params=10)
+    # Five over-budget trials in a row: more than KerasTuner's default limit of 3 failures.
+    assert run_keras_tuner(spec, data, study_at(url, "cap"), "random", tmp_path,
+                           lambda t: None) == 0
+    assert study_at(url, "cap").trials == []
+    oracle = json.loads((project_dir(tmp_path, "cap") / "oracle.json").read_text())
+    assert len(oracle["ongoing_trials"]) == 0 and oracle["tried_so_far"]
+
+
 @pytest.mark.slow
 def test_hyperband_continues_rounds_from_the_parent_checkpoint(tmp_path: Path, data) -> None:
     url = f"sqlite:///{tmp_path / 'studies.db'}"

@@ -64,6 +64,15 @@ def test_seed_replication_holds_the_notebooks_four_models():
     assert spec.cells()[3].values["input_scaling"] == "symmetric"
 
 
+def test_max_params_is_part_of_the_identity_only_when_set():
+    spec = presets.load("search")
+    assert spec.max_params == 1_000_000
+    assert spec.identity()["max_params"] == 1_000_000
+    assert spec.over_budget(1_000_000) is None
+    assert spec.over_budget(1_000_001) == "1,000,001 parameters exceed max_params 1,000,000"
+    assert "max_params" not in presets.load("scaling").identity()
+
+
 def test_preset_file(tmp_path):
     path = tmp_path / "mine.toml"
     path.write_text('mode = "grid"\n[[grid]]\nfamily = "dense"\nparams = { units = [8] }\n')
@@ -79,6 +88,7 @@ def test_preset_file(tmp_path):
         ("scaling", {"epochs": 0}, "epochs must be a positive integer"),
         ("scaling", {"seeds": -1}, "seeds must be a positive integer"),
         ("scaling", {"train_subset": 0}, "train_subset must be a positive integer"),
+        ("search", {"max_params": 0}, "max_params must be a positive integer"),
     ],
 )
 def test_bad_presets_and_flags(preset, overrides, message):
