@@ -52,7 +52,7 @@ def test_gpu_script_parses():
 def test_throughput_small_model_and_a_variant(tmp_path):
     data = run_benchmark("throughput.py", "--models", "small", "--samples", "256",
                          "--epochs", "1", "--matmul-size", "256", "--matmul-seconds", "0.2",
-                         "--variants", "data", out=tmp_path / "t.json")
+                         "--variants", "data", "--repeats", "1", out=tmp_path / "t.json")
     assert data["matmul_peak_gflops"] > 0
     [model] = data["models"]
     assert {"name", "param_count", "flops", "raw_samples_per_s", "pipeline_samples_per_s",
@@ -64,6 +64,9 @@ def test_throughput_small_model_and_a_variant(tmp_path):
         model["pipeline_samples_per_s"] / model["raw_samples_per_s"], rel=0.01)
     assert model["peak_ratio"] == pytest.approx(
         model["train_gflops"] / data["matmul_peak_gflops"], rel=0.02)
+    assert model["train_gflops"] == pytest.approx(
+        3 * model["flops"] * model["raw_best_train_samples_per_s"] / 1e9, rel=0.01)
+    assert model["raw_best_train_samples_per_s"] >= model["raw_train_samples_per_s"]
     assert [v["data"] for v in data["variants"]] == ["numpy", "tf.data"]
     assert data["variants"][0]["over_baseline"] == 1.0
 
