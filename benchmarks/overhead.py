@@ -9,7 +9,7 @@ coordination code and a no-op objective in place of training:
 
 - ``grid``: ``search.runner.run_grid`` on a one-family grid of ``size`` cells x 1 seed:
   it queues the units (``storage.claims.queue_missing``), claims each one
-  (``claim_next``), runs it under the heartbeat and tells the result (``execute``);
+  (``storage.Claimer``), runs it under the heartbeat and tells the result (``execute``);
   random sampler, no pruner, as ``search.study`` sets up a grid.
 - ``search``: ``search.runner.run_search`` over the ``search`` preset's space with
   ``study.ask()``, multivariate TPE with constant liar and the Hyperband pruner, as

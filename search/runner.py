@@ -78,10 +78,11 @@ def run_grid(study: optuna.Study, storage: optuna.storages.BaseStorage, spec: St
     units = spec.units()
     claims.queue_missing(study, units)
     mark_queued(study)  # also when a creator died before marking: later joiners need not wait
+    claimer = claims.Claimer(study, storage)
     start, done = time.monotonic(), 0
     while not _timed_out(spec, start) and (spec.trials is None or done < spec.trials):
         interrupt.check()
-        trial = claims.claim_next(study, storage)
+        trial = claimer.claim()
         if trial is None:
             fail_stale(study, storage)  # a dead worker's unit goes back into the queue
             if claims.queue_missing(study, units) == 0:

@@ -11,15 +11,15 @@ from storage.backends import (
     network_filesystem_warning,
     open_storage,
 )
-from storage.claims import Unit, claim_next, queue_missing
+from storage.claims import Claimer, Unit, queue_missing
 from storage.records import TrialRecord, trial_records
 
 __all__ = [
+    "Claimer",
     "StorageError",
     "StorageURLError",
     "TrialRecord",
     "Unit",
-    "claim_next",
     "default_url",
     "mask_url",
     "network_filesystem_warning",

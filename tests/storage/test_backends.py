@@ -16,6 +16,15 @@ def test_default_is_an_sqlite_file_in_the_output_folder(tmp_path):
     assert storage.get_heartbeat_interval() is not None
 
 
+def test_sqlite_files_use_write_ahead_logging(tmp_path):
+    import sqlite3
+
+    path = tmp_path / "wal.db"
+    optuna.create_study(storage=open_storage(f"sqlite:///{path}"), study_name="w")
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
 def test_journal_file_storage(tmp_path):
     storage = open_storage(f"journal:///{tmp_path}/j/study.log")
     optuna.create_study(storage=storage, study_name="a").optimize(lambda t: 1.0, n_trials=2)

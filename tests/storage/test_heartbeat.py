@@ -6,7 +6,7 @@ import optuna
 import pytest
 from optuna.trial import TrialState
 
-from storage import Unit, claim_next, open_storage, queue_missing
+from storage import Claimer, Unit, open_storage, queue_missing
 from storage.heartbeat import beating, fail_stale, touch
 
 
@@ -24,7 +24,7 @@ def fast_store(request, tmp_path, monkeypatch):
 
 def test_a_worker_killed_between_claim_and_first_beat_is_detected(fast_store):
     study, storage = fast_store
-    dead = claim_next(study, storage)  # the worker dies here: no beat was ever recorded
+    dead = Claimer(study, storage).claim()  # the worker dies here: no beat was ever recorded
     time.sleep(2.5)
     fail_stale(study, storage)
     assert study.trials[dead.number].state == TrialState.FAIL
@@ -32,9 +32,9 @@ def test_a_worker_killed_between_claim_and_first_beat_is_detected(fast_store):
 
 def test_a_silent_worker_is_failed_and_a_beating_one_is_not(fast_store):
     study, storage = fast_store
-    silent = claim_next(study, storage)
+    silent = Claimer(study, storage).claim()
     touch(storage, silent._trial_id)  # beat once, then the worker died
-    alive = claim_next(study, storage)
+    alive = Claimer(study, storage).claim()
     touch(storage, alive._trial_id)
     with beating(storage, alive._trial_id):
         time.sleep(3)
