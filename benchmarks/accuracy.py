@@ -10,8 +10,8 @@ export with an ``arch`` key), else from ``BEST_JSON``, the ``best_architecture.j
 ``runs/search-fashion_mnist/best_architecture.json``, the ``search`` preset's export).
 
 Training settings (``search.train.TrainConfig`` fields), first found wins: ``--train``
-(inline JSON or a file); a ``train`` entry of the JSON (the export does not write one
-yet); with ``--storage URL``, the stored ``train`` attr of the exported study's first best
+(inline JSON or a file); the ``train`` entry of the JSON (the export writes the best
+cell's); with ``--storage URL``, the stored ``train`` attr of the exported study's first best
 trial; else ``TrainConfig`` defaults. ``--epochs`` and ``--batch-size`` override.
 
 Each seed (0..S-1) trains with ``search.train.train``, as a study trial does, on the whole
@@ -95,7 +95,7 @@ def settings(args: argparse.Namespace) -> tuple[dict[str, Any], str, dict[str, A
     dataset = args.dataset or source.get("dataset") or "fashion_mnist"
     if args.train:
         train, origin = read_json(args.train, "--train"), "--train"
-    elif "train" in source:
+    elif source.get("train"):
         raw = source["train"]
         train, origin = (json.loads(raw) if isinstance(raw, str) else dict(raw)), args.source
     elif args.storage and (found := stored_train(args.storage, source)) is not None:

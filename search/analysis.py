@@ -79,6 +79,7 @@ class CellStats:
     test_per_seed: tuple[float, ...]
     train_seconds: float
     trials: tuple[int, ...]
+    train: dict[str, Any] | None = None  # training settings, shared by the cell's trials
 
     @property
     def n(self) -> int:
@@ -112,6 +113,7 @@ def cell_stats(records: Iterable[TrialRecord]) -> list[CellStats]:
             test_per_seed=tuple(r.test_accuracy for r in rs),
             train_seconds=float(np.mean([r.train_seconds or 0.0 for r in rs])),
             trials=tuple(r.number for r in rs),
+            train=first.train,
         ))
     return out
 

@@ -236,6 +236,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
+    # The runner beats for its trials itself (storage.heartbeat), outside Study.optimize.
+    warnings.filterwarnings("ignore", message="Heartbeat of storage is supposed to be used")
     try:
         return args.func(args)
     except USAGE_ERRORS as exc:

@@ -34,6 +34,7 @@ class TrialRecord:
     fail_reason: str | None = None
     engine: str = "optuna"
     duplicate_of: int | None = None
+    train: dict[str, Any] | None = None  # the TrainConfig the trial trained with
 
     @property
     def complete(self) -> bool:
@@ -42,7 +43,7 @@ class TrialRecord:
 
 def to_record(trial: optuna.trial.FrozenTrial) -> TrialRecord:
     attrs = trial.user_attrs
-    arch = attrs.get("arch")
+    arch, train = attrs.get("arch"), attrs.get("train")
     return TrialRecord(
         number=trial.number,
         state=trial.state.name,
@@ -61,6 +62,7 @@ def to_record(trial: optuna.trial.FrozenTrial) -> TrialRecord:
         fail_reason=attrs.get("fail_reason"),
         engine=attrs.get("engine", "optuna"),
         duplicate_of=attrs.get("duplicate_of"),
+        train=json.loads(train) if isinstance(train, str) else train,
     )
 
 

@@ -66,6 +66,9 @@ def test_export_writes_the_best_architecture(tiny_study):
     assert set(data["test_accuracy"]) == {"mean", "ci95", "per_seed"}
     study = optuna.load_study(study_name="s", storage=url)
     assert data["val_accuracy"]["mean"] == pytest.approx(study.best_value)
+    # The training settings travel with the architecture (benchmarks/accuracy.py reads them).
+    assert data["train"] == json.loads(study.trials[data["trials"][0]].user_attrs["train"])
+    assert data["train"]["epochs"] == 1
     md = (tmp / "E" / "s" / "best_architecture.md").read_text()
     assert "Keras model summary" in md and "Total params" in md
 
@@ -89,6 +92,24 @@ def test_a_changed_setting_is_refused_and_the_store_kept(tiny_study):
     assert refused.stderr.strip().splitlines()[-1].startswith(
         "error: study 's' exists with other settings (train.epochs: stored 1, now 2)")
     assert len(optuna.load_study(study_name="s", storage=url).trials) == 16
+
+
+@pytest.mark.slow
+def test_optuna_search_through_the_cli(tmp_path):
+    url = f"sqlite:///{tmp_path}/search.db"
+    done = cli("run", "--preset", "search", "--trials", "3", "--epochs", "1",
+               "--train-subset", "300", "--storage", url, "--out", str(tmp_path / "out"))
+    assert done.returncode == 0, done.stderr
+    assert "Heartbeat of storage" not in done.stderr  # no warning per trial in the log
+    trials = optuna.load_study(study_name="search-fashion_mnist", storage=url).trials
+    assert len(trials) == 3
+    assert {t.state for t in trials} <= {TrialState.COMPLETE, TrialState.PRUNED}
+    for t in trials:
+        assert t.user_attrs["param_count"] > 0 and "width" in t.params
+        if t.user_attrs["param_count"] > 1_000_000:  # the preset's max_params
+            assert t.state == TrialState.PRUNED and "val_accuracy" not in t.user_attrs
+        else:
+            assert t.state == TrialState.COMPLETE and set(t.user_attrs) >= ATTRS
 
 
 @pytest.mark.slow
