@@ -23,7 +23,8 @@ def trial_line(trial: FrozenTrial) -> str:
                 f"{a['train_seconds']:.1f} s")
     elif trial.state.name == "PRUNED":
         tail = ("duplicate of trial {}".format(a["duplicate_of"]) if "duplicate_of" in a
-                else f"pruned after {len(trial.intermediate_values)} epoch(s)")
+                else a.get("prune_reason")
+                or f"pruned after {len(trial.intermediate_values)} epoch(s)")
     else:
         tail = f"{trial.state.name}: {a.get('fail_reason', 'no reason stored')}"
     return "  ".join(part for part in (head, size, tail) if part)
