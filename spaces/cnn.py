@@ -15,7 +15,7 @@ import keras
 from keras import layers
 
 from spaces import _fields as f
-from spaces._base import SpecBase
+from spaces._base import BN_MOMENTUM, SpecBase
 from spaces.errors import SpecError
 
 POOL = 2  # every block ends in a 2x2 pool with stride 2, halving the feature map
@@ -115,7 +115,7 @@ class CNNSpec(SpecBase):
                     name=f"block{b}_conv{c}",
                 )(x)
                 if self.batch_norm:
-                    x = layers.BatchNormalization(name=f"block{b}_bn{c}")(x)
+                    x = layers.BatchNormalization(momentum=BN_MOMENTUM, name=f"block{b}_bn{c}")(x)
                 x = layers.Activation(self.activation, name=f"block{b}_{self.activation}{c}")(x)
             x = pool(POOL, name=f"block{b}_pool")(x)
             if self.dropout:

@@ -9,7 +9,7 @@ import keras
 from keras import layers
 
 from spaces import _fields as f
-from spaces._base import SpecBase
+from spaces._base import BN_MOMENTUM, SpecBase
 from spaces.errors import SpecError
 
 
@@ -49,7 +49,7 @@ class DenseSpec(SpecBase):
                 name=f"hidden{i}_dense",
             )(x)
             if self.batch_norm:
-                x = layers.BatchNormalization(name=f"hidden{i}_bn")(x)
+                x = layers.BatchNormalization(momentum=BN_MOMENTUM, name=f"hidden{i}_bn")(x)
             x = layers.Activation(self.activation, name=f"hidden{i}_{self.activation}")(x)
             if self.dropout:
                 x = layers.Dropout(self.dropout, name=f"hidden{i}_dropout")(x)
