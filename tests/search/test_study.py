@@ -122,7 +122,14 @@ def test_keras_tuner_engine_through_the_cli(tmp_path):
     assert done.returncode == 0, done.stderr
     study = optuna.load_study(study_name="search-fashion_mnist-kt-random", storage=url)
     trials = study.get_trials(states=(TrialState.COMPLETE,))
-    assert len(trials) == 2
+    # KerasTuner ran 2 trials; one over the preset's max_params ends failed, untrained and
+    # unrecorded, and the others are stored.
+    project = tmp_path / "out" / "keras_tuner" / "search-fashion_mnist-kt-random"
+    kt = [json.loads(p.read_text()) for p in project.glob("trial_*/trial.json")]
+    assert len(kt) == 2
+    assert sum(t["status"] == "COMPLETED" for t in kt) == len(trials) == len(study.trials)
+    assert all("exceed max_params" in t["message"] for t in kt if t["status"] == "FAILED")
+    assert trials and all(t.user_attrs["param_count"] <= 1_000_000 for t in trials)
     assert {t.user_attrs["engine"] for t in trials} == {"keras-tuner"}
     assert all(set(t.user_attrs) >= ATTRS for t in trials)
     assert (tmp_path / "out" / "keras_tuner").is_dir()
