@@ -113,7 +113,9 @@ def cell_stats(records: Iterable[TrialRecord]) -> list[CellStats]:
             test_per_seed=tuple(r.test_accuracy for r in rs),
             train_seconds=float(np.mean([r.train_seconds or 0.0 for r in rs])),
             trials=tuple(r.number for r in rs),
-            train=first.train,
+            # KerasTuner's Hyperband rounds of one architecture share a cell: the longest
+            # round's settings are the ones a retrain should use.
+            train=max(rs, key=lambda r: (r.train or {}).get("epochs", 0)).train,
         ))
     return out
 

@@ -236,10 +236,11 @@ class _Recorder:
         hp_values = trial.hyperparameters.values
         values = varying(self.space, hp_values)
         arch, cfg = resolve(self.space, values, self.spec.train, self.data)
-        cfg = replace(cfg, epochs=result.epochs)
+        initial = int(hp_values.get("tuner/initial_epoch", 0))
+        # The weights trained for initial + this round's epochs: what a retrain must match.
+        cfg = replace(cfg, epochs=initial + result.epochs)
         size = spaces.cost(spaces.build(arch))
         keras.backend.clear_session()
-        initial = int(hp_values.get("tuner/initial_epoch", 0))
         attrs: dict[str, Any] = {
             "family": self.space.family, "cell": cell_key(self.space.family, values),
             "seed": int(kt_id), "arch": arch.to_json(), "train": json.dumps(cfg.__dict__),

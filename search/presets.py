@@ -254,6 +254,9 @@ def _check(spec: StudySpec) -> None:
         if value not in allowed:
             raise PresetError(f"unknown {label} {value!r}: choose one of {', '.join(allowed)}")
     if spec.mode == "grid":
+        if spec.max_params is not None:  # a pruned unit would be queued again forever
+            raise PresetError(f"preset {spec.preset}: max_params applies to search presets; "
+                              "leave over-budget cells out of the grid instead")
         if not spec.grids:
             raise PresetError(f"preset {spec.preset}: a grid preset needs [[grid]] tables")
         for cell in spec.cells():  # fail now, not in the middle of a study

@@ -133,6 +133,8 @@ def _forget_custom_gradients(keep: set[str]) -> None:
     about 6 MB per trial, through ``clear_session`` (tensorflow#97697, fixed upstream after
     TF 2.21; tf-keras#898 purges the same entries). No public API removes them, so the
     registry's dict is edited here: the model is gone, nothing can ask for them again.
+    Entries added by another thread meanwhile would go too: ``train`` is for one training
+    at a time per process (as ``keras.backend.clear_session`` already requires).
     """
     for name in _custom_gradient_names() - keep:
         _GRADIENTS.pop(name, None)

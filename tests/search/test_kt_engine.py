@@ -135,6 +135,8 @@ def test_hyperband_continues_rounds_from_the_parent_checkpoint(tmp_path: Path, d
         start = t.user_attrs["kt_initial_epoch"]
         assert start > 0 and min(t.intermediate_values) == start
         assert len(t.intermediate_values) == t.user_attrs["epochs"]
+        # The stored settings count the parent's epochs too: what a retrain must match.
+        assert json.loads(t.user_attrs["train"])["epochs"] == start + t.user_attrs["epochs"]
         parent = next(p for p in trials
                       if p.user_attrs["kt_trial_id"] == t.user_attrs["kt_parent_trial_id"])
         assert parent.params == t.params

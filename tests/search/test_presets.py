@@ -89,6 +89,7 @@ def test_preset_file(tmp_path):
         ("scaling", {"seeds": -1}, "seeds must be a positive integer"),
         ("scaling", {"train_subset": 0}, "train_subset must be a positive integer"),
         ("search", {"max_params": 0}, "max_params must be a positive integer"),
+        ("scaling", {"max_params": 10**6}, "max_params applies to search presets"),
     ],
 )
 def test_bad_presets_and_flags(preset, overrides, message):
