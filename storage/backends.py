@@ -137,8 +137,9 @@ def _sqlite_options(parsed: sqlalchemy.URL) -> dict:
 
 
 def _rdb(url: str, engine_kwargs: dict) -> optuna.storages.RDBStorage:
-    # Workers started together on an empty PostgreSQL database race to create Optuna's
-    # tables, and the losers get "duplicate key ... pg_type" or "already exists": retry.
+    # Workers started together on an empty database race to create Optuna's tables; the
+    # losers get "duplicate key ... pg_type" or "already exists" (PostgreSQL), or "UNIQUE
+    # constraint failed: alembic_version" (SQLite, seen in tests/storage/test_workers.py): retry.
     for attempt in range(CREATE_RETRIES):
         try:
             return optuna.storages.RDBStorage(
@@ -149,7 +150,8 @@ def _rdb(url: str, engine_kwargs: dict) -> optuna.storages.RDBStorage:
             )
         except (SQLAlchemyError, ImportError, RuntimeError) as exc:  # RuntimeError: schema
             reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
-            racing = "duplicate key" in reason or "already exists" in reason
+            racing = any(m in reason for m in ("duplicate key", "already exists",
+                                               "UNIQUE constraint failed"))
             if racing and attempt < CREATE_RETRIES - 1:
                 time.sleep(random.uniform(0.2, 1.0))
                 continue
