@@ -74,6 +74,7 @@ ENGINE = "keras-tuner"
 OBJECTIVE = "val_accuracy"
 HYPERBAND_FACTOR = 3
 DEFAULT_MAX_TRIALS = 10
+MAX_CONSECUTIVE_OVER_BUDGET = 50  # failed trials in a row (over max_params) KerasTuner allows
 DEFAULT_SEED = 1  # KerasTuner treats seed 0 as "pick one at random"
 MARKER = "engine.json"
 
@@ -155,9 +156,6 @@ class SpaceHyperModel(keras_tuner.HyperModel):
 
 class _Stop(Exception):
     """Raised before a new trial once ``spec.timeout`` has passed."""
-
-
-MAX_CONSECUTIVE_OVER_BUDGET = 50
 
 
 class _Recording:

@@ -58,8 +58,9 @@ class Objective:
             trial.set_user_attr(key, value)
         over = self.spec.over_budget(size.params)
         if over:
-            trial.set_user_attr("prune_reason", f"not trained: {over}")
-            raise optuna.TrialPruned(f"not trained: {over}")
+            reason = f"not trained: {over}"
+            trial.set_user_attr("prune_reason", reason)
+            raise optuna.TrialPruned(reason)
         result = train(arch, self.data, cfg, seed,
                        callbacks=[KerasPruningCallback(trial, "val_accuracy"),
                                   interrupt.StopOnSignal()])
