@@ -3,6 +3,12 @@
 ``width`` is the number of filters of the first block (later blocks grow by ``growth``),
 ``depth`` the number of conv-pool blocks and ``convs_per_block`` the stacked convolutions
 inside a block: the two knobs a scaling study turns.
+
+``head`` decides what depth does to the size. ``flatten`` (AlexNet's) feeds every position
+of the last map to the dense head, so each added block *shrinks* the head (a one-block
+net's head holds ~99 % of its weights) and parameters mostly measure the head.
+``gap`` (global average pooling, as in ResNet) makes the head independent of the map size,
+so parameters grow with both width and depth and the two axes separate.
 """
 
 from __future__ import annotations
@@ -19,11 +25,33 @@ from spaces._base import BN_MOMENTUM, SpecBase
 from spaces.errors import SpecError
 
 POOL = 2  # every block ends in a 2x2 pool with stride 2, halving the feature map
+MIN_MAP = 2  # the last block's map must keep at least 2x2 positions
+HEADS = ("flatten", "gap")
+
+
+def pooled_size(size: int) -> int:
+    """A side after one 2x2 pool. Pools pad ('same'): an odd side keeps its last row or
+    column, pooled alone (7x7 -> 4x4), instead of dropping it (7x7 -> 3x3 would lose 13
+    of 49 positions without a word)."""
+    return math.ceil(size / POOL)
+
+
+def map_sizes(input_shape: tuple[int, int, int], depth: int) -> tuple[tuple[int, int], ...]:
+    """Height and width of the feature map after each block's pool."""
+    h, w = input_shape[0], input_shape[1]
+    sizes = []
+    for _ in range(depth):
+        h, w = pooled_size(h), pooled_size(w)
+        sizes.append((h, w))
+    return tuple(sizes)
 
 
 def max_depth(input_shape: tuple[int, int, int]) -> int:
-    """How many 2x2 pools fit before the feature map would vanish."""
-    return int(math.log2(min(input_shape[0], input_shape[1])))
+    """How many 2x2 pools fit before the map would shrink below ``MIN_MAP`` x ``MIN_MAP``."""
+    depth, h, w = 0, input_shape[0], input_shape[1]
+    while pooled_size(h) >= MIN_MAP and pooled_size(w) >= MIN_MAP:
+        depth, h, w = depth + 1, pooled_size(h), pooled_size(w)
+    return depth
 
 
 @dataclass(frozen=True)
@@ -43,6 +71,7 @@ class CNNSpec(SpecBase):
     batch_norm: bool = False
     dropout: float = 0.0
     dense_units: int = 128
+    head: str = "flatten"
     input_shape: tuple[int, int, int] = (28, 28, 1)
     num_classes: int = 10
 
@@ -74,10 +103,12 @@ class CNNSpec(SpecBase):
         limit = max_depth(self.input_shape)
         if self.depth > limit:
             h, w, _ = self.input_shape
+            oh, ow = map_sizes(self.input_shape, self.depth)[-1]
             raise SpecError(
-                f"cnn: depth {self.depth} needs {self.depth} 2x2 pools but a {h}x{w} input "
-                f"allows at most {limit}"
+                f"cnn: depth {self.depth} pools a {h}x{w} input to {oh}x{ow}, below "
+                f"{MIN_MAP}x{MIN_MAP}; at most {limit} blocks"
             )
+        f.choice(fam, "head", self.head, HEADS)
         f.choice(fam, "activation", self.activation, f.ACTIVATIONS)
         f.choice(fam, "pooling", self.pooling, ("max", "avg"))
         if not isinstance(self.batch_norm, bool):
@@ -117,10 +148,13 @@ class CNNSpec(SpecBase):
                 if self.batch_norm:
                     x = layers.BatchNormalization(momentum=BN_MOMENTUM, name=f"block{b}_bn{c}")(x)
                 x = layers.Activation(self.activation, name=f"block{b}_{self.activation}{c}")(x)
-            x = pool(POOL, name=f"block{b}_pool")(x)
+            x = pool(POOL, padding="same", name=f"block{b}_pool")(x)
             if self.dropout:
                 x = layers.Dropout(self.dropout, name=f"block{b}_dropout")(x)
-        x = layers.Flatten(name="flatten")(x)
+        if self.head == "gap":
+            x = layers.GlobalAveragePooling2D(name="gap")(x)
+        else:
+            x = layers.Flatten(name="flatten")(x)
         if self.dense_units:
             x = layers.Dense(self.dense_units, activation=self.activation, name="head_dense")(x)
             if self.dropout:

@@ -5,7 +5,7 @@ import json
 import pytest
 
 import spaces
-from spaces.cnn import CNNSpec, max_depth
+from spaces.cnn import CNNSpec, map_sizes, max_depth
 
 
 def test_defaults_build_and_round_trip_through_json():
@@ -42,7 +42,9 @@ def test_explicit_filters_override_growth():
         ({"width": -3}, "width must be a positive integer"),
         ({"width": 2.5}, "width must be a positive integer"),
         ({"width": "wide"}, "width must be a positive integer"),
-        ({"depth": 5}, "depth 5 needs 5 2x2 pools but a 28x28 input allows at most 4"),
+        ({"depth": 5}, "depth 5 pools a 28x28 input to 1x1, below 2x2; at most 4 blocks"),
+        ({"depth": 3, "input_shape": [8, 8, 1]}, "pools a 8x8 input to 1x1, below 2x2"),
+        ({"head": "attention"}, "head must be one of flatten, gap"),
         ({"kernels": [3, 5]}, "kernels must not grow"),
         ({"kernels": "7-x"}, "kernels must look like '7-5-3'"),
         ({"depth": 2, "filters": [8]}, "filters lists 1 blocks but depth is 2"),
@@ -66,8 +68,28 @@ def test_unknown_family_is_named():
 
 def test_depth_limit_follows_the_input_size():
     assert max_depth((28, 28, 1)) == 4
-    assert max_depth((32, 32, 3)) == 5
-    CNNSpec(depth=5, input_shape=(32, 32, 3))  # allowed on CIFAR-sized input
+    assert max_depth((32, 32, 3)) == 4  # 16, 8, 4, 2: a fifth pool would leave 1x1
+    assert max_depth((8, 8, 1)) == 2
+
+
+def test_pools_pad_odd_maps_instead_of_dropping_positions():
+    assert map_sizes((28, 28, 1), 4) == ((14, 14), (7, 7), (4, 4), (2, 2))
+    model = spaces.build(CNNSpec(width=8, depth=4))
+    assert tuple(model.get_layer("block3_pool").output.shape[1:3]) == (4, 4)
+    assert tuple(model.get_layer("block4_pool").output.shape[1:3]) == (2, 2)
+
+
+def test_gap_head_grows_with_depth_while_flatten_shrinks():
+    def params(head, depth):
+        return spaces.build(CNNSpec(width=16, depth=depth, head=head)).count_params()
+
+    flatten = [params("flatten", d) for d in (1, 2, 3)]
+    gap = [params("gap", d) for d in (1, 2, 3)]
+    assert flatten[0] > flatten[1] > flatten[2]  # the head loses 3/4 of its inputs per pool
+    assert gap[0] < gap[1] < gap[2]  # the head sees only the channels
+    model = spaces.build(CNNSpec(width=16, depth=2, head="gap", dense_units=0))
+    assert model.get_layer("gap").output.shape[-1] == 32
+    assert "flatten" not in [layer.name for layer in model.layers]
 
 
 @pytest.mark.parametrize(
@@ -77,6 +99,9 @@ def test_depth_limit_follows_the_input_size():
         {"family": "cnn", "width": 24, "depth": 4, "convs_per_block": 2, "batch_norm": True,
          "dropout": 0.3, "pooling": "avg", "dense_units": 0},
         {"family": "cnn", "width": 16, "depth": 3, "growth": 1.5, "input_shape": [32, 32, 3]},
+        {"family": "cnn", "width": 8, "depth": 4, "head": "gap"},
+        {"family": "cnn", "width": 12, "depth": 3, "head": "gap", "dense_units": 0,
+         "convs_per_block": 2, "batch_norm": True},
         {"family": "dense", "layers": 3, "units": 100, "batch_norm": True, "dropout": 0.1},
         {"family": "lenet"},
         {"family": "lenet", "kernel": 8},
