@@ -151,7 +151,7 @@ def trained_epochs(trial: optuna.trial.FrozenTrial) -> int:
     """Epochs this trial trained: KerasTuner's ``epochs`` attr (a continued round counts only
     its new epochs), else one per reported epoch (pruned trials included)."""
     if "kt_trial_id" in trial.user_attrs:
-        return int(trial.user_attrs["epochs"])
+        return int(trial.user_attrs["epochs_run"])
     return len(trial.intermediate_values)
 
 

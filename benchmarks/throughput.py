@@ -312,7 +312,7 @@ def pipeline_fit(name: str, cfg, data) -> dict[str, Any]:
         raise RuntimeError(f"pipeline trial ended {trial.state.name}: "
                            f"{trial.user_attrs.get('fail_reason')}")
     seconds = float(trial.user_attrs["train_seconds"])
-    return {"samples_per_s": int(trial.user_attrs["epochs"]) * len(data.x_train) / seconds,
+    return {"samples_per_s": int(trial.user_attrs["epochs_run"]) * len(data.x_train) / seconds,
             "train_seconds": seconds, "val_accuracy": trial.user_attrs["val_accuracy"]}
 
 

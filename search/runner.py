@@ -17,7 +17,7 @@ from search import interrupt
 from search.presets import StudySpec
 from search.train import ConfigError, TrainingDiverged
 from spaces import SpecError
-from storage import claims
+from storage import claims, records
 from storage.heartbeat import beating, fail_stale, touch
 from storage.studies import mark_queued, wait_until_queued
 
@@ -58,9 +58,9 @@ def execute(study: optuna.Study, storage: optuna.storages.BaseStorage, trial: op
 
 def _end_failed(study: optuna.Study, trial: optuna.Trial, reason: str, final: bool) -> None:
     try:
-        trial.set_user_attr("fail_reason", reason)
+        trial.set_user_attr(records.FAIL_REASON, reason)
         if final:
-            trial.set_user_attr(claims.FINAL_FAILURE, True)  # the same seed fails again
+            trial.set_user_attr(records.FINAL_FAILURE, True)  # the same seed fails again
     except optuna.exceptions.UpdateFinishedTrialError:
         return
     study.tell(trial, state=TrialState.FAIL, skip_if_finished=True)

@@ -21,8 +21,9 @@ import optuna
 from optuna.exceptions import UpdateFinishedTrialError
 from optuna.trial import TrialState
 
+from storage.records import CELL, DUPLICATE_OF, FINAL_FAILURE, SEED
+
 LIVE = (TrialState.WAITING, TrialState.RUNNING, TrialState.COMPLETE)
-FINAL_FAILURE = "final_failure"  # user attr: the unit failed for good (e.g. diverged), no retry
 
 
 @dataclass(frozen=True)
@@ -39,7 +40,7 @@ class Unit:
 
 
 def _key(trial: optuna.trial.FrozenTrial) -> tuple[Any, Any]:
-    return (trial.user_attrs.get("cell"), trial.user_attrs.get("seed"))
+    return (trial.user_attrs.get(CELL), trial.user_attrs.get(SEED))
 
 
 def queue_missing(study: optuna.Study, units: Iterable[Unit]) -> int:
@@ -54,7 +55,7 @@ def queue_missing(study: optuna.Study, units: Iterable[Unit]) -> int:
     for unit in units:
         if unit.key in live:
             continue
-        study.enqueue_trial(dict(unit.params), user_attrs={"cell": unit.cell, "seed": unit.seed})
+        study.enqueue_trial(dict(unit.params), user_attrs={CELL: unit.cell, SEED: unit.seed})
         live.add(unit.key)
         added += 1
     return added
@@ -125,7 +126,7 @@ class Claimer:
                 trial = optuna.Trial(self.study, waiting._trial_id)
                 twin = self._earlier_twin(waiting)
                 if twin is not None:
-                    trial.set_user_attr("duplicate_of", twin)
+                    trial.set_user_attr(DUPLICATE_OF, twin)
                     self.study.tell(trial, state=TrialState.PRUNED)
                     continue
                 return trial

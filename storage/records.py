@@ -1,5 +1,8 @@
 """Trials as plain records: the single source of truth every later step reads.
 
+The user-attr names a trial stores are the constants below, used by every writer (the
+objective, the KerasTuner engine, claims, the runner) and reader (console, analysis,
+export), as Optuna keeps its own attribute keys: a new field is added here, once.
 Analysis, reports and exports read these records and nothing else, so a report can be made
 on another machine from the same database.
 """
@@ -11,6 +14,25 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import optuna
+
+# What a trial is: set when it is queued or starts.
+FAMILY, CELL, SEED = "family", "cell", "seed"
+ARCH, TRAIN = "arch", "train"  # JSON: the ArchSpec and the TrainConfig it trained with
+PARAM_COUNT, FLOPS = "param_count", "flops"  # parameters; forward FLOPs per example
+ENGINE, HOST = "engine", "host"
+# What it measured: set when training ends.
+VAL_ACCURACY, TEST_ACCURACY = "val_accuracy", "test_accuracy"  # of the reported epoch
+EPOCHS_RUN = "epochs_run"
+BEST_EPOCH = "best_epoch"  # 1-based; the epoch whose weights were measured
+CONVERGED = "converged"  # stopped by patience, not by the epoch limit
+TRAIN_ACCURACY, TRAIN_LOSS = "train_accuracy", "train_loss"  # at the best epoch
+TRAIN_SECONDS = "train_seconds"
+# Why it did not complete, or whose unit it repeats.
+FAIL_REASON, PRUNE_REASON = "fail_reason", "prune_reason"
+DUPLICATE_OF = "duplicate_of"
+FINAL_FAILURE = "final_failure"  # the unit failed for good (e.g. diverged): no retry
+# Before epochs_run existed, trials stored the same count as "epochs".
+_LEGACY_EPOCHS = "epochs"
 
 
 @dataclass(frozen=True)
@@ -27,7 +49,7 @@ class TrialRecord:
     flops: int | None
     val_accuracy: float | None
     test_accuracy: float | None
-    epochs: int | None
+    epochs: int | None  # epochs run
     train_seconds: float | None
     val_curve: tuple[float, ...] = ()
     params: dict[str, Any] = field(default_factory=dict)
@@ -35,34 +57,45 @@ class TrialRecord:
     engine: str = "optuna"
     duplicate_of: int | None = None
     train: dict[str, Any] | None = None  # the TrainConfig the trial trained with
+    best_epoch: int | None = None
+    converged: bool | None = None
+    train_accuracy: float | None = None
+    train_loss: float | None = None
 
     @property
     def complete(self) -> bool:
         return self.state == "COMPLETE" and self.test_accuracy is not None
 
 
+def _json(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str) else value
+
+
 def to_record(trial: optuna.trial.FrozenTrial) -> TrialRecord:
     attrs = trial.user_attrs
-    arch, train = attrs.get("arch"), attrs.get("train")
     return TrialRecord(
         number=trial.number,
         state=trial.state.name,
-        family=attrs.get("family"),
-        cell=attrs.get("cell"),
-        seed=attrs.get("seed"),
-        arch=json.loads(arch) if isinstance(arch, str) else arch,
-        param_count=attrs.get("param_count"),
-        flops=attrs.get("flops"),
-        val_accuracy=attrs.get("val_accuracy"),
-        test_accuracy=attrs.get("test_accuracy"),
-        epochs=attrs.get("epochs"),
-        train_seconds=attrs.get("train_seconds"),
+        family=attrs.get(FAMILY),
+        cell=attrs.get(CELL),
+        seed=attrs.get(SEED),
+        arch=_json(attrs.get(ARCH)),
+        param_count=attrs.get(PARAM_COUNT),
+        flops=attrs.get(FLOPS),
+        val_accuracy=attrs.get(VAL_ACCURACY),
+        test_accuracy=attrs.get(TEST_ACCURACY),
+        epochs=attrs.get(EPOCHS_RUN, attrs.get(_LEGACY_EPOCHS)),
+        train_seconds=attrs.get(TRAIN_SECONDS),
         val_curve=tuple(v for _, v in sorted(trial.intermediate_values.items())),
         params=dict(trial.params),
-        fail_reason=attrs.get("fail_reason"),
-        engine=attrs.get("engine", "optuna"),
-        duplicate_of=attrs.get("duplicate_of"),
-        train=json.loads(train) if isinstance(train, str) else train,
+        fail_reason=attrs.get(FAIL_REASON),
+        engine=attrs.get(ENGINE, "optuna"),
+        duplicate_of=attrs.get(DUPLICATE_OF),
+        train=_json(attrs.get(TRAIN)),
+        best_epoch=attrs.get(BEST_EPOCH),
+        converged=attrs.get(CONVERGED),
+        train_accuracy=attrs.get(TRAIN_ACCURACY),
+        train_loss=attrs.get(TRAIN_LOSS),
     )
 
 

@@ -6,7 +6,7 @@ import optuna
 from optuna.trial import TrialState
 
 from storage import Claimer, Unit, open_storage, queue_missing
-from storage.claims import FINAL_FAILURE
+from storage.records import FINAL_FAILURE
 
 
 def make_study(tmp_path):
