@@ -65,10 +65,12 @@ from optuna.trial import FrozenTrial, TrialState
 import spaces
 from search import interrupt, presets
 from search.data import Splits
+from search.objective import result_attrs
 from search.presets import TUNERS, PresetError, StudySpec
 from search.train import TrainConfig, TrainResult, compiled_model, train
 from spaces.kt import hyperparameters, varying
 from spaces.space import Space, cell_key
+from storage import records as R
 
 ENGINE = "keras-tuner"
 OBJECTIVE = "val_accuracy"
@@ -240,12 +242,10 @@ class _Recorder:
         size = spaces.cost(spaces.build(arch))
         keras.backend.clear_session()
         attrs: dict[str, Any] = {
-            "family": self.space.family, "cell": cell_key(self.space.family, values),
-            "seed": int(kt_id), "arch": arch.to_json(), "train": json.dumps(cfg.__dict__),
-            "param_count": size.params, "flops": size.flops, "engine": ENGINE,
-            "host": platform.node(), "val_accuracy": result.val_accuracy,
-            "test_accuracy": result.test_accuracy, "epochs": result.epochs,
-            "train_seconds": round(result.train_seconds, 3), "kt_trial_id": kt_id,
+            R.FAMILY: self.space.family, R.CELL: cell_key(self.space.family, values),
+            R.SEED: int(kt_id), R.ARCH: arch.to_json(), R.TRAIN: json.dumps(cfg.__dict__),
+            R.PARAM_COUNT: size.params, R.FLOPS: size.flops, R.ENGINE: ENGINE,
+            R.HOST: platform.node(), **result_attrs(result), "kt_trial_id": kt_id,
             "kt_tuner": self.tuner,
         }
         if "tuner/trial_id" in hp_values:

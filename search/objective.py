@@ -18,8 +18,19 @@ import spaces
 from search import interrupt
 from search.data import Splits
 from search.presets import Cell, StudySpec, resolve
-from search.train import train
+from search.train import TrainResult, train
 from spaces.space import cell_key
+from storage import records as R
+
+
+def result_attrs(result: TrainResult) -> dict[str, Any]:
+    """A training's measurements as user attrs (shared with the KerasTuner engine)."""
+    return {
+        R.VAL_ACCURACY: result.val_accuracy, R.TEST_ACCURACY: result.test_accuracy,
+        R.EPOCHS_RUN: result.epochs, R.BEST_EPOCH: result.best_epoch,
+        R.CONVERGED: result.converged, R.TRAIN_ACCURACY: result.train_accuracy,
+        R.TRAIN_LOSS: result.train_loss, R.TRAIN_SECONDS: round(result.train_seconds, 3),
+    }
 
 
 class Objective:
@@ -34,11 +45,11 @@ class Objective:
     def _plan(self, trial: optuna.Trial) -> tuple[str, str, dict[str, Any], int]:
         """Family, cell key, all values and seed of this trial."""
         if self.spec.mode == "grid":
-            cell = self.cells[trial.user_attrs["cell"]]
+            cell = self.cells[trial.user_attrs[R.CELL]]
             # Record the enqueued values as Optuna params, so the dashboard can plot them.
             for name in cell.varying:
                 trial.suggest_categorical(name, self.choices[name])
-            return cell.space.family, cell.key, cell.values, int(trial.user_attrs["seed"])
+            return cell.space.family, cell.key, cell.values, int(trial.user_attrs[R.SEED])
         space = self.spec.space
         assert space is not None
         varying = space.suggest(trial)
@@ -51,22 +62,19 @@ class Objective:
         size = spaces.cost(spaces.build(arch))
         keras.backend.clear_session()
         for key, value in {
-            "family": family, "cell": cell, "seed": seed, "arch": arch.to_json(),
-            "train": json.dumps(cfg.__dict__), "param_count": size.params, "flops": size.flops,
-            "engine": "optuna", "host": platform.node(),
+            R.FAMILY: family, R.CELL: cell, R.SEED: seed, R.ARCH: arch.to_json(),
+            R.TRAIN: json.dumps(cfg.__dict__), R.PARAM_COUNT: size.params, R.FLOPS: size.flops,
+            R.ENGINE: "optuna", R.HOST: platform.node(),
         }.items():
             trial.set_user_attr(key, value)
         over = self.spec.over_budget(size.params)
         if over:
             reason = f"not trained: {over}"
-            trial.set_user_attr("prune_reason", reason)
+            trial.set_user_attr(R.PRUNE_REASON, reason)
             raise optuna.TrialPruned(reason)
         result = train(arch, self.data, cfg, seed,
                        callbacks=[KerasPruningCallback(trial, "val_accuracy"),
                                   interrupt.StopOnSignal()])
-        for key, value in {
-            "val_accuracy": result.val_accuracy, "test_accuracy": result.test_accuracy,
-            "epochs": result.epochs, "train_seconds": round(result.train_seconds, 3),
-        }.items():
+        for key, value in result_attrs(result).items():
             trial.set_user_attr(key, value)
         return result.val_accuracy

@@ -20,7 +20,11 @@ import spaces
 from search.data import Splits
 
 OPTIMIZERS = ("adam", "adamw", "sgd")
-SCHEDULES = ("constant", "cosine")
+SCHEDULES = ("constant", "cosine", "plateau")
+STOPS = ("epochs", "converged")
+# "plateau": the learning rate is multiplied by this after half the stopping patience
+# without improvement, so a net gets a lower-rate phase before patience runs out.
+PLATEAU_FACTOR = 0.2
 AUGMENTS = ("none", "flip", "shift", "flip+shift")
 SCALINGS = ("unit", "symmetric")
 
@@ -35,7 +39,14 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """How a model is trained; every field can be set by a preset or varied by a space."""
+    """How a model is trained; every field can be set by a preset or varied by a space.
+
+    ``stop = "epochs"`` trains exactly ``epochs`` epochs and reports the last. ``stop =
+    "converged"`` trains at most ``epochs`` epochs, stops once validation accuracy has not
+    improved by more than ``min_delta`` for ``patience`` epochs, and restores the best
+    epoch's weights (Keras' EarlyStopping): the net is measured at its best, not wherever
+    a budget happened to end.
+    """
 
     epochs: int = 3
     batch_size: int = 128
@@ -45,9 +56,12 @@ class TrainConfig:
     weight_decay: float = 0.0
     augment: str = "none"
     input_scaling: str = "unit"
+    stop: str = "epochs"
+    patience: int = 4
+    min_delta: float = 0.0
 
     def __post_init__(self) -> None:
-        for name in ("epochs", "batch_size"):
+        for name in ("epochs", "batch_size", "patience"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
                 raise ConfigError(f"{name} must be a positive integer, got {value!r}")
@@ -55,7 +69,10 @@ class TrainConfig:
             raise ConfigError(f"learning_rate must be > 0, got {self.learning_rate!r}")
         if not isinstance(self.weight_decay, int | float) or self.weight_decay < 0:
             raise ConfigError(f"weight_decay must be >= 0, got {self.weight_decay!r}")
+        if not isinstance(self.min_delta, int | float) or not 0 <= self.min_delta < 1:
+            raise ConfigError(f"min_delta must be in [0, 1), got {self.min_delta!r}")
         for name, allowed in (("optimizer", OPTIMIZERS), ("lr_schedule", SCHEDULES),
+                              ("stop", STOPS),
                               ("augment", AUGMENTS), ("input_scaling", SCALINGS)):
             if getattr(self, name) not in allowed:
                 raise ConfigError(f"{name} must be one of {', '.join(allowed)}, "
@@ -77,11 +94,21 @@ def split_values(values: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, A
 
 @dataclass(frozen=True)
 class TrainResult:
+    """What one training measured; accuracies of the reported (best or last) epoch.
+
+    ``train_accuracy`` and ``train_loss`` are Keras' running means over that epoch's
+    batches (dropout and augmentation active), the usual side of a generalisation gap.
+    """
+
     val_accuracy: float
     test_accuracy: float
     val_curve: tuple[float, ...]
-    epochs: int
+    epochs: int  # epochs run
     train_seconds: float
+    best_epoch: int  # 1-based: the epoch whose weights were measured
+    converged: bool  # stopped by patience, not by running out of epochs
+    train_accuracy: float
+    train_loss: float
 
 
 def _with_input_pipeline(body: keras.Model, cfg: TrainConfig) -> keras.Model:
@@ -96,6 +123,23 @@ def _with_input_pipeline(body: keras.Model, cfg: TrainConfig) -> keras.Model:
     if not pre:
         return body
     return keras.Sequential([keras.Input(body.input_shape[1:]), *pre, body], name=body.name)
+
+
+def _schedule_callbacks(cfg: TrainConfig) -> tuple[list[keras.callbacks.Callback],
+                                                    keras.callbacks.EarlyStopping | None]:
+    """Plateau decay and early stopping, both watching validation accuracy."""
+    callbacks: list[keras.callbacks.Callback] = []
+    if cfg.lr_schedule == "plateau":
+        callbacks.append(keras.callbacks.ReduceLROnPlateau(
+            monitor="val_accuracy", mode="max", factor=PLATEAU_FACTOR,
+            patience=max(1, cfg.patience // 2), min_delta=cfg.min_delta))
+    stopper = None
+    if cfg.stop == "converged":
+        stopper = keras.callbacks.EarlyStopping(
+            monitor="val_accuracy", mode="max", patience=cfg.patience,
+            min_delta=cfg.min_delta, restore_best_weights=True)
+        callbacks.append(stopper)
+    return callbacks, stopper
 
 
 def _optimizer(cfg: TrainConfig, steps_per_epoch: int) -> keras.optimizers.Optimizer:
@@ -147,11 +191,16 @@ def train(
     seed: int,
     callbacks: Sequence[keras.callbacks.Callback] = (),
 ) -> TrainResult:
-    """Train ``spec`` from scratch with ``seed``; raise TrainingDiverged on a non-finite loss."""
+    """Train ``spec`` from scratch with ``seed``; raise TrainingDiverged on a non-finite loss.
+
+    The caller's ``callbacks`` run after early stopping, so their ``on_train_end`` and the
+    test evaluation see the restored best weights.
+    """
     keras.utils.set_random_seed(seed)
     gradients_before = _custom_gradient_names()
     try:
         model = compiled_model(spec, cfg, len(data.x_train))
+        schedule, stopper = _schedule_callbacks(cfg)
         start = time.perf_counter()
         history = model.fit(
             data.x_train,
@@ -160,21 +209,28 @@ def train(
             epochs=cfg.epochs,
             batch_size=cfg.batch_size,
             verbose=0,
-            callbacks=[keras.callbacks.TerminateOnNaN(), *callbacks],
+            callbacks=[keras.callbacks.TerminateOnNaN(), *schedule, *callbacks],
         )
         train_seconds = time.perf_counter() - start
-        for epoch, loss in enumerate(history.history["loss"], start=1):
+        logs = history.history
+        for epoch, loss in enumerate(logs["loss"], start=1):
             if not math.isfinite(loss):
                 raise TrainingDiverged(f"loss became {loss} in epoch {epoch}")
-        curve = tuple(float(v) for v in history.history["val_accuracy"])
+        curve = tuple(float(v) for v in logs["val_accuracy"])
+        # EarlyStopping restored the weights of its best epoch (0-based best_epoch).
+        best = stopper.best_epoch if stopper is not None else len(curve) - 1
         test = model.evaluate(data.x_test, data.y_test, batch_size=512, verbose=0,
                               return_dict=True, callbacks=list(callbacks))
         return TrainResult(
-            val_accuracy=curve[-1],
+            val_accuracy=curve[best],
             test_accuracy=float(test["accuracy"]),
             val_curve=curve,
             epochs=len(curve),
             train_seconds=train_seconds,
+            best_epoch=best + 1,
+            converged=stopper is not None and stopper.stopped_epoch > 0,
+            train_accuracy=float(logs["accuracy"][best]),
+            train_loss=float(logs["loss"][best]),
         )
     finally:
         # A long study builds hundreds of models in one process: drop each graph and its

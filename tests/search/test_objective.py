@@ -29,3 +29,25 @@ def test_architectures_over_max_params_are_pruned_untrained(tiny):
     assert "val_accuracy" not in big.user_attrs and not big.intermediate_values
     assert small.state == optuna.trial.TrialState.COMPLETE
     assert small.user_attrs["param_count"] <= 20_000 and "prune_reason" not in small.user_attrs
+
+
+def test_a_converged_trial_stores_how_it_ended_and_pruning_still_works(tiny):
+    space = Space.parse({"family": "dense", "params": {"units": [16, 32]}})
+    cfg = TrainConfig(epochs=6, batch_size=32, stop="converged", patience=1,
+                      learning_rate=0.02)
+    spec = StudySpec(preset="conv", description="", mode="search", dataset="fashion_mnist",
+                     train=cfg, seeds=1, space=space)
+    study = optuna.create_study(direction="maximize", pruner=optuna.pruners.ThresholdPruner(
+        lower=0.99, n_warmup_steps=2))  # prunes every trial once it has run 3 epochs
+    study.enqueue_trial({"units": 16})
+    study.optimize(Objective(spec, tiny), n_trials=2)
+    for trial in study.trials:
+        a = trial.user_attrs
+        if trial.state == optuna.trial.TrialState.COMPLETE:  # stopped by patience first
+            assert a["converged"] is True and a["epochs_run"] <= 3
+            assert a["epochs_run"] == len(trial.intermediate_values)
+            assert a["val_accuracy"] == trial.intermediate_values[a["best_epoch"] - 1]
+            assert 0 <= a["train_accuracy"] <= 1 and a["train_loss"] > 0
+        else:
+            assert trial.state == optuna.trial.TrialState.PRUNED
+            assert len(trial.intermediate_values) == 3 and "val_accuracy" not in a

@@ -2,6 +2,7 @@
 
 import math
 
+import keras
 import pytest
 
 import spaces
@@ -18,7 +19,9 @@ def test_train_fits_selects_on_validation_and_reports_test(small):
     spec = spaces.from_dict({"family": "cnn", "width": 4, "depth": 2})
     result = train(spec, small, TrainConfig(epochs=2, batch_size=64), seed=0)
     assert result.epochs == 2 and len(result.val_curve) == 2
-    assert result.val_accuracy == result.val_curve[-1]
+    assert result.val_accuracy == result.val_curve[-1]  # fixed epochs: the last one counts
+    assert result.best_epoch == 2 and result.converged is False
+    assert 0.0 <= result.train_accuracy <= 1.0 and result.train_loss > 0
     assert 0.0 <= result.test_accuracy <= 1.0
     assert result.val_accuracy > 0.2  # well above chance (0.1) even after 600 examples
     assert result.train_seconds > 0
@@ -32,6 +35,41 @@ def test_same_seed_same_result_other_seed_other_result(small):
     c = train(spec, small, cfg, seed=4)
     assert a.val_curve == b.val_curve and a.test_accuracy == b.test_accuracy
     assert a.test_accuracy != c.test_accuracy
+
+
+class _ValidationAtEnd(keras.callbacks.Callback):
+    """Evaluates the validation split with the weights the model ends training with."""
+
+    def __init__(self, data):
+        super().__init__()
+        self.data, self.accuracy = data, None
+
+    def on_train_end(self, logs=None):
+        self.accuracy = self.model.evaluate(self.data.x_val, self.data.y_val, verbose=0,
+                                            return_dict=True)["accuracy"]
+
+
+def test_converged_training_stops_on_patience_and_restores_the_best_epoch(small):
+    spec = spaces.from_dict({"family": "dense", "units": 32})
+    cfg = TrainConfig(epochs=40, batch_size=32, stop="converged", patience=2,
+                      learning_rate=0.01)
+    probe = _ValidationAtEnd(small)
+    result = train(spec, small, cfg, seed=0, callbacks=[probe])
+    assert result.converged is True
+    assert result.epochs < 40 and result.epochs == len(result.val_curve)
+    assert result.epochs - result.best_epoch == 2  # stopped after `patience` flat epochs
+    assert result.val_accuracy == max(result.val_curve) == result.val_curve[result.best_epoch - 1]
+    # The weights the test set sees are the best epoch's, not the last epoch's.
+    assert probe.accuracy == pytest.approx(result.val_accuracy, abs=1e-6)
+
+
+def test_a_net_still_improving_at_the_epoch_limit_is_not_converged(small):
+    spec = spaces.from_dict({"family": "dense", "units": 32})
+    cfg = TrainConfig(epochs=2, batch_size=64, stop="converged", patience=5,
+                      lr_schedule="plateau")
+    result = train(spec, small, cfg, seed=0)
+    assert result.converged is False and result.epochs == 2
+    assert result.val_accuracy == max(result.val_curve)
 
 
 def test_a_diverging_loss_raises_with_the_reason(small):
@@ -57,7 +95,10 @@ def test_values_split_into_architecture_and_training():
     ("fields", "message"),
     [({"epochs": 0}, "epochs must be a positive integer"),
      ({"learning_rate": -1.0}, "learning_rate must be > 0"),
-     ({"augment": "rotate"}, "augment must be one of")],
+     ({"augment": "rotate"}, "augment must be one of"),
+     ({"stop": "never"}, "stop must be one of epochs, converged"),
+     ({"patience": 0}, "patience must be a positive integer"),
+     ({"min_delta": -0.1}, "min_delta must be in")],
 )
 def test_bad_training_settings(fields, message):
     with pytest.raises(ConfigError, match=message):
