@@ -27,6 +27,7 @@ TUNERS = ("hyperband", "bayesian", "random")
 SAMPLERS = ("tpe", "random")
 PRUNERS = ("hyperband", "median", "none")
 DEFAULT_PRESET = "scaling"
+TRAIN_DEFAULTS = TrainConfig().__dict__
 
 
 class PresetError(ValueError):
@@ -118,7 +119,9 @@ class StudySpec:
             "dataset": self.dataset,
             "train_subset": self.train_subset,
             "split_seed": self.split_seed,
-            "train": self.train.__dict__,
+            # Settings at their default are left out, so a training setting added later
+            # (with a default that keeps the old behaviour) keeps old studies' identity.
+            "train": {k: v for k, v in self.train.__dict__.items() if v != TRAIN_DEFAULTS[k]},
             "grids": [space_data(g) for g in self.grids],
             "space": space_data(self.space) if self.space else None,
             "sampler": self.sampler if self.mode == "search" else None,

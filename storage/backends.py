@@ -75,7 +75,10 @@ def mask_url(url: str) -> str:
 
 
 def journal_path(url: str) -> Path:
-    return Path(url[len(JOURNAL_PREFIX):])
+    """As SQLAlchemy reads sqlite URLs: ``journal:///runs/x.log`` is relative to the working
+    folder, ``journal:////tmp/x.log`` absolute."""
+    path = url[len(JOURNAL_PREFIX):]
+    return Path(path[1:] if path.startswith("/") else path)
 
 
 def open_storage(url: str, *, create: bool = True) -> optuna.storages.BaseStorage:
