@@ -36,6 +36,12 @@ def check() -> None:
         raise KeyboardInterrupt
 
 
+def sleep(seconds: float) -> None:
+    """Wait up to ``seconds``, ending at once (with KeyboardInterrupt) on a stop request."""
+    _STOP.wait(seconds)
+    check()
+
+
 class StopOnSignal(keras.callbacks.Callback):
     """Ends ``fit``/``evaluate`` at the next batch once a stop was requested."""
 

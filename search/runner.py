@@ -18,6 +18,7 @@ from search.presets import StudySpec
 from search.train import ConfigError, TrainingDiverged
 from spaces import SpecError
 from storage import claims, records
+from storage.backends import heartbeat_seconds
 from storage.heartbeat import beating, fail_stale, touch
 from storage.studies import mark_queued, wait_until_queued
 
@@ -67,9 +68,15 @@ def _end_failed(study: optuna.Study, trial: optuna.Trial, reason: str, final: bo
 
 
 def run_grid(study: optuna.Study, storage: optuna.storages.BaseStorage, spec: StudySpec,
-             objective: Objective, created: bool, report: Report) -> int:
-    """Claim and run units until every cell x seed is done or taken; return trials run.
+             objective: Objective, created: bool, report: Report,
+             notice: Callable[[str], None] = print) -> int:
+    """Claim and run units until every cell x seed is settled; return trials run.
 
+    When nothing is left to claim but other workers' units are still RUNNING, the worker
+    waits (saying so through ``notice``) instead of leaving: a unit whose worker died is
+    failed by the heartbeat check after the grace period and run here. So a worker that
+    returns without a timeout or a ``--trials`` cap leaves the grid complete, also when it
+    was restarted while its own previous run's trial still looked alive.
     In a grid, ``--trials`` caps the units this worker runs (the grid fixes the total).
     """
     fail_stale(study, storage)
@@ -79,14 +86,21 @@ def run_grid(study: optuna.Study, storage: optuna.storages.BaseStorage, spec: St
     claims.queue_missing(study, units)
     mark_queued(study)  # also when a creator died before marking: later joiners need not wait
     claimer = claims.Claimer(study, storage)
-    start, done = time.monotonic(), 0
+    start, done, said = time.monotonic(), 0, None
     while not _timed_out(spec, start) and (spec.trials is None or done < spec.trials):
         interrupt.check()
         trial = claimer.claim()
         if trial is None:
             fail_stale(study, storage)  # a dead worker's unit goes back into the queue
-            if claims.queue_missing(study, units) == 0:
+            if claims.queue_missing(study, units):
+                continue
+            running = len(claims.open_units(study, units))
+            if not running:
                 break
+            if running != said:
+                notice(f"waiting for {running} unit(s) running on other workers")
+                said = running
+            interrupt.sleep(heartbeat_seconds())
             continue
         touch(storage, trial._trial_id)
         report(execute(study, storage, trial, objective))

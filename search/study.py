@@ -35,11 +35,12 @@ from search.export import ExportError, export
 from search.objective import Objective
 from search.report import ReportError, headline, write_report
 from search.runner import run_grid, run_search
-from search.train import ConfigError
+from search.train import ConfigError, epochs_text
 from spaces import SpecError
 from storage import (
     StorageError,
     StorageURLError,
+    claims,
     default_url,
     mask_url,
     network_filesystem_warning,
@@ -51,6 +52,9 @@ from storage.studies import IDENTITY, find_study, open_study
 COMMANDS = ("run", "list", "export", "report", "dashboard")
 USAGE_ERRORS = (presets.PresetError, SpecError, ConfigError, StorageURLError)
 RUNTIME_ERRORS = (DataError, StorageError, ExportError, ReportError)
+# Exit codes: 0 done (a grid: every unit settled), 1 data or storage error, 2 usage error,
+# 3 a grid left incomplete by --timeout or --trials, 130 interrupted (Ctrl-C, SIGTERM).
+EXIT_INCOMPLETE = 3
 
 
 class _Parser(argparse.ArgumentParser):
@@ -160,7 +164,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if spec.mode == "grid":
         units = len(spec.units())
         print(f"grid: {len(spec.cells())} cells x {spec.seeds} seeds = {units} trials, "
-              f"{spec.train.epochs} epoch(s) each; completed ones are skipped")
+              f"{epochs_text(spec.train)} each; completed ones are skipped")
         ran = run_grid(study, storage, spec, objective, created, report)
     elif spec.engine == "keras-tuner":
         from search.kt_engine import run_keras_tuner
@@ -176,6 +180,12 @@ def cmd_run(args: argparse.Namespace) -> int:
         json_path, _ = export(spec.name, spec.dataset, records, _export_dir(spec.out, spec.name))
         print(f"\nbest architecture: {json_path}")
         print("\n".join(["", *headline(analyze(records))]))
+    if spec.mode == "grid":
+        left = len(claims.open_units(study, spec.units()))
+        if left:
+            print(f"incomplete: {left} of {len(spec.units())} units not done (stopped by "
+                  "--timeout or --trials); run the same command to resume", file=sys.stderr)
+            return EXIT_INCOMPLETE
     return 0
 
 

@@ -79,6 +79,14 @@ class TrainConfig:
                                   f"got {getattr(self, name)!r}")
 
 
+def epochs_text(cfg: TrainConfig) -> str:
+    """The epoch budget in words, e.g. '3 epochs' or 'up to 30 epochs, to convergence'."""
+    if cfg.stop == "converged":
+        return (f"up to {cfg.epochs} epochs, stopped once validation accuracy has not "
+                f"improved by {cfg.min_delta:g} for {cfg.patience}")
+    return f"{cfg.epochs} epoch{'s' if cfg.epochs != 1 else ''}"
+
+
 # TensorFlow's gradient registry: name -> {"type": function, ...}; see _forget_custom_gradients.
 _GRADIENTS: dict[str, Any] = _tf_ops._gradient_registry._registry
 

@@ -61,6 +61,13 @@ def queue_missing(study: optuna.Study, units: Iterable[Unit]) -> int:
     return added
 
 
+def open_units(study: optuna.Study, units: Iterable[Unit]) -> list[Unit]:
+    """Units not settled yet: no COMPLETE trial and no final failure (queued or running)."""
+    settled = {_key(t) for t in study.get_trials(deepcopy=False)
+               if t.state == TrialState.COMPLETE or t.user_attrs.get(FINAL_FAILURE)}
+    return [u for u in units if u.key not in settled]
+
+
 class Claimer:
     """One worker's view of the queue: claims waiting units, each exactly once.
 

@@ -164,3 +164,32 @@ def test_ctrl_c_or_sigterm_marks_the_running_trial_failed(tmp_path, signum):
     trial = load(url).trials[interrupted]
     assert trial.state == TrialState.FAIL
     assert trial.user_attrs["fail_reason"] == "interrupted"
+
+
+@pytest.mark.slow
+def test_a_worker_restarted_inside_the_grace_waits_and_finishes_the_grid(tmp_path):
+    """A pod restart: kill -9 mid-trial, the same command at once. The killed trial still
+    looks alive, so the new worker must wait for it to go stale, re-run it and exit 0."""
+    url = f"journal:///{tmp_path}/study.log"
+    args = worker_args(tmp_path, url, epochs=3, subset=6000)
+    slow_grace = {**FAST, "SEARCH_GRACE_SECONDS": "20"}  # longer than the restart takes
+    victim = cli.start(*args, **slow_grace)
+    killed = signal_mid_trial(url, victim, signal.SIGKILL)
+    rerun = cli.run(*args, **slow_grace)
+    assert rerun.returncode == 0, rerun.stderr
+    assert "waiting for 1 unit(s) running on other workers" in rerun.stdout
+    assert load(url).trials[killed].state == TrialState.FAIL
+    assert_exactly_once(url)
+
+
+@pytest.mark.slow
+def test_a_grid_stopped_by_its_trial_cap_exits_incomplete(tmp_path):
+    url = f"sqlite:///{tmp_path}/studies.db"
+    capped = cli.run(*worker_args(tmp_path, url), "--trials", "3")
+    assert capped.returncode == 3
+    assert capped.stderr.strip().splitlines()[-1] == (
+        "incomplete: 5 of 8 units not done (stopped by --timeout or --trials); "
+        "run the same command to resume")
+    assert len(units_done(url)) == 3
+    assert cli.run(*worker_args(tmp_path, url)).returncode == 0
+    assert_exactly_once(url)
