@@ -12,10 +12,14 @@ RDB storages run Optuna's heartbeat, so a killed worker's trial is failed, not s
 
 from __future__ import annotations
 
+import functools
 import os
 import random
+import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import optuna
 import sqlalchemy
@@ -98,7 +102,7 @@ def open_storage(url: str, *, create: bool = True) -> optuna.storages.BaseStorag
     backend = parsed.get_backend_name()
     if backend == "sqlite":
         # WAL needs shared memory between processes, which network file systems lack.
-        return _serialized(_rdb(url, _sqlite_options(parsed)),
+        return _serialized(_rdb(url, _sqlite_options(parsed), _SQLiteStorage),
                            wal=network_filesystem_warning(url) is None)
     if backend == "postgresql":
         return _rdb(url, {"pool_pre_ping": True})
@@ -139,13 +143,14 @@ def _sqlite_options(parsed: sqlalchemy.URL) -> dict:
     return {"connect_args": {"timeout": SQLITE_BUSY_TIMEOUT_SECONDS}}
 
 
-def _rdb(url: str, engine_kwargs: dict) -> optuna.storages.RDBStorage:
+def _rdb(url: str, engine_kwargs: dict, kind: type[optuna.storages.RDBStorage]
+         = optuna.storages.RDBStorage) -> optuna.storages.RDBStorage:
     # Workers started together on an empty database race to create Optuna's tables; the
     # losers get "duplicate key ... pg_type" or "already exists" (PostgreSQL), or "UNIQUE
     # constraint failed: alembic_version" (SQLite, seen in tests/storage/test_workers.py): retry.
     for attempt in range(CREATE_RETRIES):
         try:
-            return optuna.storages.RDBStorage(
+            return kind(
                 url,
                 engine_kwargs=engine_kwargs,
                 heartbeat_interval=heartbeat_seconds(),
@@ -162,13 +167,49 @@ def _rdb(url: str, engine_kwargs: dict) -> optuna.storages.RDBStorage:
     raise AssertionError("unreachable")
 
 
+# Storage methods that only read. Their transactions begin deferred: in WAL mode such a
+# reader never waits for a writer, and never holds the write lock a worker needs.
+_READ_METHODS = (
+    "get_all_studies", "get_all_trials", "_get_trials", "get_best_trial", "_get_best_trial_id",
+    "get_n_trials", "get_study_directions", "get_study_id_from_name", "get_study_name_from_id",
+    "get_study_system_attrs", "get_study_user_attrs", "get_trial",
+    "get_trial_id_from_study_id_trial_number", "get_trial_number_from_id", "get_trial_param",
+    "get_trial_params", "get_trial_system_attrs", "get_trial_user_attrs", "_get_stale_trial_ids",
+)
+_reading = threading.local()
+
+
+def _read_only(method: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(method)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        depth = getattr(_reading, "depth", 0)
+        _reading.depth = depth + 1
+        try:
+            return method(*args, **kwargs)
+        finally:
+            _reading.depth = depth
+
+    return wrapper
+
+
+class _SQLiteStorage(optuna.storages.RDBStorage):
+    """RDBStorage whose read methods are marked, so their transactions need no write lock."""
+
+
+for _name in _READ_METHODS:
+    setattr(_SQLiteStorage, _name, _read_only(getattr(optuna.storages.RDBStorage, _name)))
+
+
 def _serialized(storage: optuna.storages.RDBStorage, wal: bool) -> optuna.storages.RDBStorage:
-    """Make every SQLite transaction take the write lock when it begins; use WAL if ``wal``.
+    """Make every SQLite write transaction take the write lock when it begins; WAL if ``wal``.
 
     Optuna claims a waiting trial with SELECT ... FOR UPDATE then UPDATE; SQLite ignores
     FOR UPDATE and Python's driver starts the transaction only at the first write, so two
     workers can both read WAITING and both claim it. BEGIN IMMEDIATE (SQLAlchemy's recipe
-    for pysqlite) makes read-then-write one atomic step.
+    for pysqlite) makes read-then-write one atomic step. Reads (``_READ_METHODS``) begin
+    deferred instead: with BEGIN IMMEDIATE everywhere, ``list`` waited 39 s behind a
+    worker's write transaction, and the dashboard polling a live study slowed its workers
+    (optuna#820, #4994).
 
     A trial makes about 27 small commits; in WAL mode a commit appends to one log instead
     of rewriting pages through a rollback journal, and readers (the dashboard, reports) do
@@ -184,8 +225,9 @@ def _serialized(storage: optuna.storages.RDBStorage, wal: bool) -> optuna.storag
             dbapi_connection.execute("PRAGMA journal_mode=WAL")
 
     @sqlalchemy.event.listens_for(engine, "begin")
-    def _begin_immediate(connection) -> None:  # type: ignore[no-untyped-def]
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    def _begin(connection) -> None:  # type: ignore[no-untyped-def]
+        reading = getattr(_reading, "depth", 0) > 0
+        connection.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")
 
     engine.dispose()  # connections opened before the listeners were set
     return storage

@@ -92,3 +92,25 @@ def test_reading_a_missing_store_creates_nothing(tmp_path, scheme):
     with pytest.raises(StorageError, match="no study store at"):
         open_storage(f"{scheme}{path}", create=False)
     assert not path.parent.exists()
+
+
+
+def test_readers_do_not_wait_for_a_writer(tmp_path):
+    """Read transactions begin deferred, so in WAL mode they read past a worker's write
+    transaction. With BEGIN IMMEDIATE everywhere these reads waited for the 120 s busy
+    timeout and then failed with "database is locked"."""
+    import sqlite3
+
+    url = f"sqlite:///{tmp_path}/lock.db"
+    study = optuna.create_study(storage=open_storage(url), study_name="s")
+    study.enqueue_trial({"x": 1})
+    holder = sqlite3.connect(tmp_path / "lock.db", isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # a worker in the middle of a write transaction
+    try:
+        reader = optuna.load_study(study_name="s", storage=open_storage(url, create=False))
+        assert [t.state.name for t in reader.get_trials()] == ["WAITING"]
+        summaries = optuna.get_all_study_summaries(open_storage(url, create=False))
+        assert [s.study_name for s in summaries] == ["s"]
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
