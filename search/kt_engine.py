@@ -49,7 +49,6 @@ import contextlib
 import json
 import math
 import platform
-import re
 import time
 import warnings
 from collections.abc import Callable, Mapping, Sequence
@@ -71,6 +70,7 @@ from search.train import TrainConfig, TrainResult, compiled_model, train
 from spaces.kt import hyperparameters, varying
 from spaces.space import Space, cell_key
 from storage import records as R
+from storage.studies import folder_name
 
 ENGINE = "keras-tuner"
 OBJECTIVE = "val_accuracy"
@@ -278,7 +278,7 @@ def recorded_ids(study: optuna.Study) -> set[str]:
 
 def project_dir(out: Path, study_name: str) -> Path:
     """KerasTuner's project folder: ``out / "keras_tuner" / <study name>``."""
-    return Path(out) / "keras_tuner" / re.sub(r"[^A-Za-z0-9._-]+", "_", study_name)
+    return Path(out) / "keras_tuner" / folder_name(study_name)
 
 
 def hyperband_epochs(max_epochs: int, factor: int = HYPERBAND_FACTOR) -> tuple[int, int]:

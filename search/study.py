@@ -13,9 +13,9 @@ are kept for bugs.
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import json
 import os
-import re
 import sys
 import time
 import warnings
@@ -47,10 +47,17 @@ from storage import (
     open_storage,
     trial_records,
 )
-from storage.studies import IDENTITY, find_study, open_study
+from storage.studies import (
+    IDENTITY,
+    StudyNameError,
+    check_study_name,
+    find_study,
+    folder_name,
+    open_study,
+)
 
 COMMANDS = ("run", "list", "export", "report", "dashboard")
-USAGE_ERRORS = (presets.PresetError, SpecError, ConfigError, StorageURLError)
+USAGE_ERRORS = (presets.PresetError, SpecError, ConfigError, StorageURLError, StudyNameError)
 RUNTIME_ERRORS = (DataError, StorageError, ExportError, ReportError)
 # Exit codes: 0 done (a grid: every unit settled), 1 data or storage error, 2 usage error,
 # 3 a grid left incomplete by --timeout or --trials, 130 interrupted (Ctrl-C, SIGTERM).
@@ -110,6 +117,8 @@ def build_parser() -> argparse.ArgumentParser:
     dash.add_argument("--out", default="runs")
     dash.add_argument("--host", default="127.0.0.1", help="bind address (default: loopback)")
     dash.add_argument("--port", type=int, default=8080)
+    dash.add_argument("--allow-remote", action="store_true",
+                      help="allow a --host other machines can reach (no authentication!)")
     dash.set_defaults(func=cmd_dashboard)
     return parser
 
@@ -124,7 +133,7 @@ def _existing_storage(args: argparse.Namespace) -> optuna.storages.BaseStorage:
 
 
 def _export_dir(out: str | Path, study_name: str) -> Path:
-    return Path(out) / re.sub(r"[^A-Za-z0-9._-]+", "_", study_name)
+    return Path(out) / folder_name(study_name)
 
 
 def _check_out(out: Path) -> None:
@@ -224,18 +233,35 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a host name: it may resolve anywhere
+        return False
+
+
 def cmd_dashboard(args: argparse.Namespace) -> int:
     from search.dashboard import serve
 
+    if not 1 <= args.port <= 65535:
+        print(f"error: --port must be 1-65535, got {args.port}", file=sys.stderr)
+        return 2
+    if not _loopback(args.host):
+        if not args.allow_remote:
+            print(f"error: --host {args.host} is reachable from other machines and the "
+                  "dashboard can delete studies without a password; add --allow-remote "
+                  "to serve it anyway", file=sys.stderr)
+            return 2
+        print(f"warning: serving on {args.host}: anyone who can reach port {args.port} can "
+              "rename and delete studies", file=sys.stderr)
     try:
         serve(_storage_url(args), args.host, args.port)
     except OSError as exc:  # port in use, address not available, port out of range
         print(f"error: cannot serve on {args.host}:{args.port}: {exc.strerror or exc}",
               file=sys.stderr)
         return 1
-    except OverflowError:
-        print(f"error: --port must be 1-65535, got {args.port}", file=sys.stderr)
-        return 2
     return 0
 
 
@@ -249,6 +275,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     # The runner beats for its trials itself (storage.heartbeat), outside Study.optimize.
     warnings.filterwarnings("ignore", message="Heartbeat of storage is supposed to be used")
     try:
+        if getattr(args, "study_name", None) is not None:
+            check_study_name(args.study_name)
         return args.func(args)
     except USAGE_ERRORS as exc:
         print(f"error: {exc}", file=sys.stderr)

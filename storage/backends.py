@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 import os
 import random
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -68,14 +69,27 @@ def default_url(out_dir: str | os.PathLike[str]) -> str:
     return f"sqlite:///{Path(out_dir) / DEFAULT_FILE}"
 
 
+_QUERY_SECRET = re.compile(r"(?i)([?&][^=&]*(?:password|passwd|pwd)[^=&]*=)[^&]*")
+
+
 def mask_url(url: str) -> str:
-    """The URL with its password replaced by ``***``, for every log line, note and file."""
-    if url.startswith(JOURNAL_PREFIX):
+    """The URL with every password replaced by ``***``, for every log line, note and file.
+
+    Done on the text, not through SQLAlchemy's ``make_url``: a password holding an
+    unescaped ``@`` is split there by its parser (and half of it shown as the host), and
+    a password in the query string (``?password=...``, libpq's form) is not hidden by
+    ``render_as_string``. So: everything between the user name and the *last* ``@`` before
+    the query is masked, and every query value whose key names a password.
+    """
+    if url.startswith(JOURNAL_PREFIX) or "://" not in url:
         return url
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except (ArgumentError, ValueError):
-        return "<malformed storage URL>"
+    scheme, rest = url.split("://", 1)
+    authority, _, query = rest.partition("?")
+    at = authority.rfind("@")
+    if at >= 0 and ":" in authority[:at]:
+        authority = authority[:at].split(":", 1)[0] + ":***" + authority[at:]
+    query = _QUERY_SECRET.sub(r"\1***", "?" + query)[1:] if query else ""
+    return f"{scheme}://{authority}" + (f"?{query}" if query else "")
 
 
 def journal_path(url: str) -> Path:
@@ -97,8 +111,9 @@ def open_storage(url: str, *, create: bool = True) -> optuna.storages.BaseStorag
     try:
         parsed = make_url(url)
     except (ArgumentError, ValueError):
-        raise StorageURLError(f"malformed storage URL {mask_url(url)!r}: use {URL_FORMS}"
-                              ) from None
+        hint = (f"; for a file, sqlite:///{url}" if "://" not in url and url.strip()
+                else f": use {URL_FORMS}")
+        raise StorageURLError(f"malformed storage URL {mask_url(url)!r}{hint}") from None
     backend = parsed.get_backend_name()
     if backend == "sqlite":
         # WAL needs shared memory between processes, which network file systems lack.

@@ -7,7 +7,9 @@ trials trained differently would corrupt every mean and confidence interval.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
 import time
 from typing import Any
 
@@ -19,6 +21,36 @@ IDENTITY = "identity"
 QUEUED = "queued"
 JOIN_WAIT_SECONDS = 60.0
 POLL_SECONDS = 0.5
+
+
+MAX_NAME_LENGTH = 128  # far below every storage's limit (Optuna's RDB column: 512)
+_SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+
+
+class StudyNameError(ValueError):
+    """A study name that cannot be stored or shown on one line; one-line message."""
+
+
+def check_study_name(name: str) -> str:
+    """Refuse, before anything runs, a name that is empty, too long or not one line."""
+    if not name.strip():
+        raise StudyNameError("study name must not be empty")
+    if len(name) > MAX_NAME_LENGTH:
+        raise StudyNameError(f"study name is {len(name)} characters long; at most "
+                             f"{MAX_NAME_LENGTH}")
+    if not name.isprintable():
+        raise StudyNameError(f"study name {name!r} holds a control character (newline, tab…)")
+    return name
+
+
+def folder_name(name: str) -> str:
+    """The study's output folder under ``--out``: the name itself when it is a plain file
+    name, else a slug plus a short hash of the exact name, so no name can leave ``--out``
+    (``..``, ``a/b``) and two names never share a folder (``x y`` and ``x/y``)."""
+    if _SAFE_NAME.fullmatch(name):
+        return name
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._") or "study"
+    return f"{slug[:64]}-{hashlib.sha256(name.encode()).hexdigest()[:8]}"
 
 
 def _canonical(data: Any) -> str:

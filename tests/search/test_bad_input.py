@@ -76,7 +76,7 @@ CASES = {
     "non-integer width": (lambda t, u: ["--preset", cnn_preset(t, "width = [1.5]")], 2,
                           "width must be a positive integer, got 1.5"),
     "depth too large": (lambda t, u: ["--preset", cnn_preset(t, "depth = [5]")], 2,
-                        "allows at most 4"),
+                        "pools a 28x28 input to 1x1, below 2x2; at most 4 blocks"),
     "epochs <= 0": (lambda t, u: ["--epochs", "0"], 2, "epochs must be a positive integer"),
     "unknown family": (lambda t, u: ["--preset", write(t, "fam.toml", TINY.replace(
         '"dense"', '"resnet"'))], 2, "unknown family 'resnet'"),
@@ -90,6 +90,13 @@ CASES = {
     "other space": (lambda t, u: ["--preset", write(t, "tiny2.toml", TINY.replace("[8]", "[9]")),
                                   "--storage", u, "--study-name", "kept", "--train-subset",
                                   "200"], 1, "exists with other settings (grids: stored"),
+    "empty study name": (lambda t, u: ["--study-name", ""], 2, "study name must not be empty"),
+    "study name with a newline": (lambda t, u: ["--study-name", "a\nb"], 2,
+                                  "holds a control character"),
+    "study name too long": (lambda t, u: ["--study-name", "n" * 129], 2,
+                            "study name is 129 characters long; at most 128"),
+    "bare file as storage": (lambda t, u: ["--storage", "runs/studies.db"], 2,
+                             "for a file, sqlite:///runs/studies.db"),
     # A path below a plain file cannot be created, not even by root.
     "unwritable out": (lambda t, u: ["--out", str(Path(write(t, "file", "")) / "sub")], 1,
                        "cannot create --out"),
@@ -144,3 +151,18 @@ def test_a_diverging_trial_fails_with_its_reason_and_the_study_goes_on(tmp_path)
     assert states[1e30].user_attrs["fail_reason"].startswith("loss became")
     assert states[0.01].state == optuna.trial.TrialState.COMPLETE
     assert "FAIL: loss became" in done.stdout
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [(["--host", "0.0.0.0"], "add --allow-remote to serve it anyway"),
+     (["--host", "192.0.2.1"], "reachable from other machines"),
+     (["--port", "99999"], "--port must be 1-65535, got 99999")],
+)
+def test_the_dashboard_refuses_a_remote_host_or_a_bad_port(store, args, message):
+    _, url = store
+    done = cli.run("dashboard", "--storage", url, *args, timeout=60)
+    assert done.returncode == 2
+    assert message in done.stderr.strip().splitlines()[-1]
+    assert "Listening" not in done.stdout + done.stderr

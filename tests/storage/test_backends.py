@@ -59,6 +59,13 @@ def test_passwords_are_masked():
     assert mask_url("postgresql://bob:s3cret@db:5432/lab") == "postgresql://bob:***@db:5432/lab"
     assert "s3cret" not in mask_url("postgresql+psycopg://bob:s3cret@db/lab")
     assert mask_url("sqlite:///x.db") == "sqlite:///x.db"
+    # libpq's query-string form, and passwords holding '@' or '/' unescaped
+    assert mask_url("postgresql://u@h/db?password=hunter2&sslmode=require") == (
+        "postgresql://u@h/db?password=***&sslmode=require")
+    assert mask_url("postgresql://bob:p@ss@db/lab") == "postgresql://bob:***@db/lab"
+    assert mask_url("postgresql://bob:p/w@db/lab?sslpassword=k") == (
+        "postgresql://bob:***@db/lab?sslpassword=***")
+    assert mask_url("postgresql://db/lab") == "postgresql://db/lab"
 
 
 @pytest.mark.parametrize(

@@ -50,3 +50,18 @@ def test_a_foreign_study_with_trials_is_refused(storage):
         lambda t: 1.0, n_trials=1)
     with pytest.raises(StorageError, match=r"was not made by search\.study"):
         open_(storage)
+
+
+@pytest.mark.parametrize("name", ["", "   ", "a\nb", "tab\there", "x" * 129])
+def test_unusable_study_names_are_refused(name):
+    with pytest.raises(studies.StudyNameError):
+        studies.check_study_name(name)
+
+
+def test_output_folders_stay_inside_out_and_never_collide():
+    assert studies.folder_name("scaling-fashion_mnist") == "scaling-fashion_mnist"
+    names = ["..", ".", "a/../../b", "x y", "x/y", "x_y", "/etc", "ü"]
+    folders = [studies.folder_name(n) for n in names]
+    assert len(set(folders)) == len(names)
+    for folder in folders:
+        assert "/" not in folder and not folder.startswith(".") and folder
