@@ -18,6 +18,7 @@ import optuna
 from storage.backends import StorageError
 
 IDENTITY = "identity"
+METRIC = "val_accuracy"  # every study of this project maximizes validation accuracy
 QUEUED = "queued"
 JOIN_WAIT_SECONDS = 60.0
 POLL_SECONDS = 0.5
@@ -70,6 +71,8 @@ def open_study(
     try:
         study = optuna.create_study(storage=storage, study_name=name, direction=direction,
                                     sampler=sampler, pruner=pruner)
+        # The dashboard and Optuna's plots then say what the objective is.
+        study.set_metric_names([METRIC])
         study.set_user_attr(IDENTITY, _canonical(identity))
         return study, True
     except optuna.exceptions.DuplicatedStudyError:

@@ -166,3 +166,11 @@ def test_the_dashboard_refuses_a_remote_host_or_a_bad_port(store, args, message)
     assert done.returncode == 2
     assert message in done.stderr.strip().splitlines()[-1]
     assert "Listening" not in done.stdout + done.stderr
+
+
+def test_an_unknown_command_is_one_line_listing_the_commands():
+    done = cli.run("delete", "--study-name", "kept", timeout=60)
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines()[-1] == (
+        "error: unknown command 'delete': choose one of run, list, export, report, dashboard "
+        "(see --help)")

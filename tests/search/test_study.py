@@ -10,7 +10,8 @@ from optuna.trial import TrialState
 from tests.cli import run as cli
 
 ATTRS = {"family", "arch", "cell", "seed", "param_count", "flops", "val_accuracy",
-         "test_accuracy", "epochs", "train_seconds"}
+         "test_accuracy", "epochs_run", "best_epoch", "converged", "train_accuracy",
+         "train_loss", "train_seconds"}
 
 
 @pytest.fixture(scope="module")
@@ -30,19 +31,24 @@ def test_run_stores_every_cell_with_its_attributes(tiny_study):
     _, url, _, first = tiny_study
     study = optuna.load_study(study_name="s", storage=url)
     trials = study.get_trials(states=(TrialState.COMPLETE,))
-    assert len(trials) == 16 == len(study.trials)
+    assert len(trials) == 15 == len(study.trials)
+    assert study.metric_names == ["val_accuracy"]
+    frame = study.trials_dataframe()  # pandas is a dependency
+    assert len(frame) == 15 and "user_attrs_converged" in frame.columns
     assert {t.user_attrs["family"] for t in trials} == {"cnn", "dense"}
     for t in trials:
         assert set(t.user_attrs) >= ATTRS
-        assert t.user_attrs["epochs"] == 1 and t.user_attrs["seed"] == 0
+        assert t.user_attrs["epochs_run"] == 1 and t.user_attrs["seed"] == 0
+        assert t.user_attrs["converged"] is False  # the 1-epoch limit stopped it
         assert t.value == t.user_attrs["val_accuracy"]
         assert list(t.intermediate_values) == [0]
         assert json.loads(t.user_attrs["arch"])["family"] == t.user_attrs["family"]
     cnn = [t for t in trials if t.user_attrs["family"] == "cnn"]
-    assert {t.params["width"] for t in cnn} == {8, 16, 32, 64}
+    assert {t.params["width"] for t in cnn} == {4, 8, 16, 32}
     assert {t.params["depth"] for t in cnn} == {1, 2, 3}
+    assert {json.loads(t.user_attrs["arch"])["head"] for t in cnn} == {"gap"}
     assert "depth \\ width" in first.stdout  # the width x depth table
-    assert "dense:units=2048" in first.stdout
+    assert "dense:units=512" in first.stdout
     assert (Path(url.removeprefix("sqlite:///"))).is_file()
 
 
@@ -52,7 +58,7 @@ def test_rerun_adds_no_trial(tiny_study):
     again = cli(*args)
     assert again.returncode == 0, again.stderr
     assert "this run: 0 trial(s)" in again.stdout
-    assert len(optuna.load_study(study_name="s", storage=url).trials) == 16
+    assert len(optuna.load_study(study_name="s", storage=url).trials) == 15
 
 
 @pytest.mark.slow
@@ -79,7 +85,7 @@ def test_list_shows_the_study(tiny_study):
     listed = cli("list", "--storage", url)
     assert listed.returncode == 0
     rows = [line.split() for line in listed.stdout.splitlines()[1:]]
-    assert rows[0][:5] == ["s", "grid", "fashion_mnist", "16", "16"]
+    assert rows[0][:5] == ["s", "grid", "fashion_mnist", "15", "15"]
 
 
 @pytest.mark.slow
@@ -91,7 +97,7 @@ def test_a_changed_setting_is_refused_and_the_store_kept(tiny_study):
     assert refused.returncode == 1
     assert refused.stderr.strip().splitlines()[-1].startswith(
         "error: study 's' exists with other settings (train.epochs: stored 1, now 2)")
-    assert len(optuna.load_study(study_name="s", storage=url).trials) == 16
+    assert len(optuna.load_study(study_name="s", storage=url).trials) == 15
 
 
 @pytest.mark.slow
