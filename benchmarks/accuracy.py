@@ -110,8 +110,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
     import spaces
     from search.analysis import mean_ci
+    from search.config import TRAIN_FIELDS, TrainConfig
     from search.data import INPUT_SHAPES, load_splits
-    from search.train import TRAIN_FIELDS, TrainConfig, TrainingDiverged, train
+    from search.train import TrainingDiverged, train
 
     arch_data, dataset, train_data, origin = settings(args)
     arch_data.setdefault("input_shape", list(INPUT_SHAPES[dataset]))
@@ -221,8 +222,8 @@ def main(argv: list[str] | None = None) -> int:
     import optuna
 
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
+    from search.config import ConfigError
     from search.data import DataError
-    from search.train import ConfigError
     from spaces import SpecError
 
     try:

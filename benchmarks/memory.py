@@ -67,11 +67,11 @@ def rss_source() -> str:
 def run(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
     import optuna
 
+    from search.config import TrainConfig
     from search.data import load_splits
     from search.objective import Objective
     from search.presets import StudySpec
     from search.runner import run_search
-    from search.train import TrainConfig
     from spaces.space import Space
     from storage import open_storage
     from storage.studies import open_study

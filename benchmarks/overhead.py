@@ -66,8 +66,8 @@ TARGET_MS = 50.0
 
 
 def grid_spec(n: int, epochs: int):
+    from search.config import TrainConfig
     from search.presets import StudySpec
-    from search.train import TrainConfig
     from spaces.space import Space
 
     space = Space.parse({"family": "cnn", "params": {"width": list(range(8, 8 + n))},

@@ -226,8 +226,8 @@ def best_rate(epoch_seconds: list[float], n: int) -> float:
 
 
 def arch_of(name: str, data):
+    from search.config import TrainConfig
     from search.presets import resolve
-    from search.train import TrainConfig
 
     family, knob, fixed = MODELS[name]
     arch, _ = resolve(family, {**fixed, **knob}, TrainConfig(), data.input_shape,
@@ -574,8 +574,8 @@ def main(argv: list[str] | None = None) -> int:
 
     import keras  # noqa: F401  (TensorFlow up before the clock starts anywhere)
 
+    from search.config import TrainConfig
     from search.data import load_splits
-    from search.train import TrainConfig
 
     machine = machine_info()
     has_gpu = bool(machine["gpus"])

@@ -15,13 +15,10 @@ from typing import Any
 
 import spaces
 from search.analysis import CellStats, best_cell, cell_stats
+from search.errors import ExportError
 from storage import TrialRecord
 
 PACKAGES = ("tensorflow-cpu", "tensorflow", "keras", "optuna", "numpy", "scipy")
-
-
-class ExportError(Exception):
-    """Nothing to export (no completed trial) or the output folder is unusable."""
 
 
 def versions() -> dict[str, str]:

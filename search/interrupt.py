@@ -3,7 +3,8 @@
 Python's own handler raises KeyboardInterrupt in whatever the main thread runs next, and an
 exception raised inside a weakref callback or a ``__del__`` (TensorFlow runs many) is
 printed and dropped, so the worker would carry on. Here the first signal only sets a flag,
-which the training loop checks after every batch and the worker loop between trials,
+which the training loop checks after every batch (``search.train.StopOnSignal``) and the
+worker loop between trials,
 raising KeyboardInterrupt from a place that propagates; a second signal raises at once.
 """
 
@@ -12,8 +13,6 @@ from __future__ import annotations
 import signal
 import threading
 from typing import Any
-
-import keras
 
 _STOP = threading.Event()
 
@@ -40,13 +39,3 @@ def sleep(seconds: float) -> None:
     """Wait up to ``seconds``, ending at once (with KeyboardInterrupt) on a stop request."""
     _STOP.wait(seconds)
     check()
-
-
-class StopOnSignal(keras.callbacks.Callback):
-    """Ends ``fit``/``evaluate`` at the next batch once a stop was requested."""
-
-    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
-        check()
-
-    def on_test_batch_end(self, batch: int, logs: dict | None = None) -> None:
-        check()

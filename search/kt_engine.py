@@ -62,11 +62,12 @@ import optuna
 from optuna.trial import FrozenTrial, TrialState
 
 import spaces
-from search import interrupt, presets
+from search import presets
+from search.config import TrainConfig
 from search.data import Splits
 from search.objective import result_attrs
 from search.presets import TUNERS, PresetError, StudySpec
-from search.train import TrainConfig, TrainResult, compiled_model, train
+from search.train import StopOnSignal, TrainResult, compiled_model, train
 from spaces.kt import hyperparameters, varying
 from spaces.space import Space, cell_key
 from storage import records as R
@@ -149,7 +150,7 @@ class SpaceHyperModel(keras_tuner.HyperModel):
             extra.append(_WarmStart(model.get_weights()))
         self.last = None
         self.last = train(arch, self.data, cfg, seed,
-                          callbacks=[*extra, *callbacks, interrupt.StopOnSignal()])
+                          callbacks=[*extra, *callbacks, StopOnSignal()])
         return {OBJECTIVE: self.last.val_accuracy}
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import platform
+from collections.abc import Callable
 from typing import Any
 
 import keras
@@ -15,10 +16,10 @@ import optuna
 from optuna_integration import KerasPruningCallback
 
 import spaces
-from search import interrupt
+from search.config import TrainConfig
 from search.data import Splits
 from search.presets import Cell, StudySpec, resolve
-from search.train import TrainResult, train
+from search.train import StopOnSignal, TrainResult, train
 from spaces.space import cell_key
 from storage import records as R
 
@@ -33,14 +34,32 @@ def result_attrs(result: TrainResult) -> dict[str, Any]:
     }
 
 
-class Objective:
-    """Callable ``trial -> validation accuracy`` for both grid and search studies."""
+def _size(family: str, values: dict[str, Any], spec: StudySpec, data: Splits
+          ) -> tuple[spaces.ArchSpec, TrainConfig, spaces.Cost]:
+    arch, cfg = resolve(family, values, spec.train, data.input_shape, data.num_classes)
+    size = spaces.cost(spaces.build(arch))
+    keras.backend.clear_session()
+    return arch, cfg, size
 
-    def __init__(self, spec: StudySpec, data: Splits) -> None:
+
+def grid_flops(spec: StudySpec, data: Splits) -> dict[str, int]:
+    """Forward FLOPs per example of every grid cell (the progress line's cost model)."""
+    return {c.key: _size(c.space.family, c.values, spec, data)[2].flops for c in spec.cells()}
+
+
+class Objective:
+    """Callable ``trial -> validation accuracy`` for both grid and search studies.
+
+    ``on_epoch(trial_number, epoch)`` is called after every epoch (0-based), for progress.
+    """
+
+    def __init__(self, spec: StudySpec, data: Splits,
+                 on_epoch: Callable[[int, int], None] | None = None) -> None:
         self.spec = spec
         self.data = data
         self.cells: dict[str, Cell] = {c.key: c for c in spec.cells()}
         self.choices = spec.grid_choices()
+        self.on_epoch = on_epoch
 
     def _plan(self, trial: optuna.Trial) -> tuple[str, str, dict[str, Any], int]:
         """Family, cell key, all values and seed of this trial."""
@@ -57,10 +76,7 @@ class Objective:
 
     def __call__(self, trial: optuna.Trial) -> float:
         family, cell, values, seed = self._plan(trial)
-        arch, cfg = resolve(family, values, self.spec.train, self.data.input_shape,
-                            self.data.num_classes)
-        size = spaces.cost(spaces.build(arch))
-        keras.backend.clear_session()
+        arch, cfg, size = _size(family, values, self.spec, self.data)
         for key, value in {
             R.FAMILY: family, R.CELL: cell, R.SEED: seed, R.ARCH: arch.to_json(),
             R.TRAIN: json.dumps(cfg.__dict__), R.PARAM_COUNT: size.params, R.FLOPS: size.flops,
@@ -72,9 +88,13 @@ class Objective:
             reason = f"not trained: {over}"
             trial.set_user_attr(R.PRUNE_REASON, reason)
             raise optuna.TrialPruned(reason)
-        result = train(arch, self.data, cfg, seed,
-                       callbacks=[KerasPruningCallback(trial, "val_accuracy"),
-                                  interrupt.StopOnSignal()])
+        callbacks: list[keras.callbacks.Callback] = [
+            KerasPruningCallback(trial, R.VAL_ACCURACY), StopOnSignal()]
+        if self.on_epoch is not None:
+            hook = self.on_epoch
+            callbacks.append(keras.callbacks.LambdaCallback(
+                on_epoch_end=lambda epoch, logs: hook(trial.number, epoch)))
+        result = train(arch, self.data, cfg, seed, callbacks=callbacks)
         for key, value in result_attrs(result).items():
             trial.set_user_attr(key, value)
         return result.val_accuracy

@@ -15,8 +15,8 @@ from typing import Any
 
 import optuna
 
+from search.config import ConfigError, TrainConfig, split_values
 from search.data import DATASETS, INPUT_SHAPES
-from search.train import ConfigError, TrainConfig, split_values
 from spaces import ArchSpec, SpecError, from_dict
 from spaces.space import Space, cell_key
 from storage.claims import Unit

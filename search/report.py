@@ -12,7 +12,7 @@ import csv
 import html
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -25,31 +25,35 @@ from plotly.colors import hex_to_rgb, qualitative
 
 from search.analysis import (
     CNN,
-    POWER_WITH_FLOOR,
+    DERIVED_FIELDS,
     Analysis,
     CellStats,
     Comparison,
     Effect,
-    Interval,
+    Interaction,
     ScalingFit,
     analyze,
     best_cell,
+    group_except,
+    varying_settings,
 )
+from search.config import epochs_text
+from search.errors import ReportError
+from search.stats import N_RESAMPLES, POWER_WITH_FLOOR, Interval
 from spaces.cost import human
 from storage import TrialRecord, trial_records
 from storage.studies import IDENTITY
 
 STEP_TEXT = {"width": "per doubling of width", "depth": "per added block"}
-POOLED_TEXT = {"width": "pooled over depths", "depth": "pooled over widths"}
 PALETTE = qualitative.Plotly
 SIZE_SYMBOL = {"params": "N", "flops": "F"}
 SIZE_LABEL = {"params": "parameters", "flops": "forward FLOPs per example"}
 PNG_OPTS = {"width": 960, "height": 540, "scale": 2}
 ERROR_SINK = "js-errors"  # the page writes any JavaScript error here, so a test can see it
-
-
-class ReportError(Exception):
-    """Nothing to report (no completed trial) or the output folder is unusable."""
+# Training images per epoch with the whole training split, i.e. after carving out the
+# validation split (search/data.py); a study's ``train_subset`` replaces it.
+FULL_TRAIN_IMAGES = {"fashion_mnist": 50_000, "cifar10": 45_000}
+FRONTIER_SHOWN = 6  # cells of the compute frontier named in the headline
 
 
 @dataclass(frozen=True)
@@ -70,6 +74,7 @@ class ReportPaths:
     cells_csv: Path
     figures: tuple[str, ...]
     pngs: tuple[Path, ...] = ()
+    headline: tuple[str, ...] = ()  # what the CLI prints, without analysing twice
 
 
 # --------------------------------------------------------------------------- text
@@ -87,10 +92,16 @@ def _ci(interval: Interval, scale: float = 100, fmt: str = "+.1f") -> str:
             f"{interval.n} seeds")
 
 
+def _values(at: dict[str, object]) -> str:
+    return ", ".join(f"{k} {v}" for k, v in at.items())
+
+
 def _where(effect: Effect) -> str:
     if effect.pooled:
-        return POOLED_TEXT[effect.knob]
-    return "at " + ", ".join(f"{k} {v}" for k, v in effect.at.items()) if effect.at else "cnn"
+        over = " and ".join(f"{k}s" for k in effect.pooled_over)
+        return ("pooled" + (f" over {over}" if over else "")
+                + (f" at {_values(effect.at)}" if effect.at else ""))
+    return f"at {_values(effect.at)}" if effect.at else "cnn"
 
 
 def effect_text(effect: Effect) -> str:
@@ -99,39 +110,126 @@ def effect_text(effect: Effect) -> str:
             f"({_ci(effect.estimate)})")
 
 
+def interaction_text(i: Interaction) -> str:
+    """E.g. ``+0.3 pp per doubling per block at head gap (95 % CI [...], 3 seeds)``."""
+    where = f" at {_values(i.at)}" if i.at else ""
+    return (f"{_pp(i.estimate.mean)} per doubling of width per added block{where} "
+            f"({_ci(i.estimate)})")
+
+
+def _fit_scope(fit: ScalingFit) -> str:
+    return fit.family + (f" at {_values(fit.at)}" if fit.at else "")
+
+
 def fit_text(fit: ScalingFit) -> str:
-    """The fitted law with the exponent's interval and which form was used."""
-    n = SIZE_SYMBOL[fit.against]
-    low, high = fit.alpha_ci
-    law = f"err = {fit.a:.3g}·{n}^-{fit.alpha:.3f}"
-    if fit.form == POWER_WITH_FLOOR:
-        return (f"{fit.family}: {law} + {fit.c:.3f} (floor ± {fit.c_se:.3f}), "
-                f"alpha 95 % CI [{low:.3f}, {high:.3f}]")
-    return (f"{fit.family}: {law}, a straight log-log line (no floor identified), "
-            f"alpha 95 % CI [{low:.3f}, {high:.3f}]")
+    """The law fitted to cell means, with the exponent's bootstrap interval."""
+    n, law = SIZE_SYMBOL[fit.against], fit.law
+    formula = f"err = {law.a:.3g}·{n}^-{law.alpha:.3f}"
+    if law.form == POWER_WITH_FLOOR:
+        formula += f" + {law.c:.3f} (floor of this training budget and design ± {law.c_se:.3f})"
+    else:
+        formula += ", a straight log-log line (no floor identified)"
+    boot = fit.alpha_boot
+    ci = (f"alpha 95 % CI [{boot.low:.3f}, {boot.high:.3f}] over {boot.n_resamples} "
+          f"resamples of {fit.n_cells} cells and their seeds" if not math.isnan(boot.low)
+          else "no bootstrap interval")
+    lof = fit.lack_of_fit
+    check = f", lack-of-fit p = {lof.p_value:.2g}" if lof is not None else ""
+    return f"{_fit_scope(fit)}: {formula}, {ci}{check}"
+
+
+def _p(p: float) -> str:
+    return "—" if math.isnan(p) else f"{p:.3g}"
 
 
 def comparison_text(c: Comparison) -> str:
-    p = f", paired t p = {c.p_value:.3g}" if not math.isnan(c.p_value) else ""
-    return (f"{c.cnn} ({human(c.cnn_params)}) - {c.dense} ({human(c.dense_params)}): "
-            f"{_pp(c.difference.mean)} ({_ci(c.difference)}{p})")
+    p = (f", paired t p = {c.p_value:.3g}, Holm {c.p_holm:.3g}"
+         if not math.isnan(c.p_value) else "")
+    fragile = f"; the next-closest {c.runner_up} changes the conclusion" if c.fragile else ""
+    return (f"{c.cnn} ({human(c.cnn_size)} {c.matched_on}) - {c.dense} "
+            f"({human(c.dense_size)}): {_pp(c.difference.mean)} ({_ci(c.difference)}{p})"
+            f"{fragile}")
+
+
+def comparisons_summary(analysis: Analysis, matched_on: str) -> str | None:
+    """How many matched CNNs beat / trail their dense cell after Holm, and how many
+    conclusions hang on the choice of match."""
+    mine = [c for c in analysis.comparisons if c.matched_on == matched_on]
+    if not mine:
+        return None
+    better = sum(c.p_holm < 0.05 and c.difference.mean > 0 for c in mine)
+    worse = sum(c.p_holm < 0.05 and c.difference.mean < 0 for c in mine)
+    fragile = sum(c.fragile for c in mine)
+    return (f"cnn vs dense matched on {matched_on} (closest by ratio): of {len(mine)} dense "
+            f"cells, the CNN is better in {better}, worse in {worse} (paired t, Holm over "
+            f"{len(analysis.comparisons)} tests, 5 %); {fragile} conclusion(s) change with "
+            "the next-closest CNN")
 
 
 def _cell_text(c: CellStats) -> str:
     return f"{c.cell} ({human(c.param_count)} params, test {100 * c.test.mean:.1f} %)"
 
 
-def headline(analysis: Analysis) -> list[str]:
-    """The lines the CLI prints after ``report`` and a ``scaling`` run."""
+def training_images(identity: dict[str, object]) -> int | None:
+    """Training images per epoch from a study identity: ``train_subset`` or the split."""
+    subset = identity.get("train_subset")
+    if isinstance(subset, int) and subset > 0:
+        return subset
+    return FULL_TRAIN_IMAGES.get(str(identity.get("dataset")))
+
+
+def budget_text(analysis: Analysis, images: str | None = None) -> str:
+    """E.g. ``50,000 training images, trained to convergence (...), 3 seeds``."""
+    images = images or (f"{analysis.images:,} training images" if analysis.images
+                        else "training images not recorded")
+    epochs = " / ".join(dict.fromkeys(epochs_text(c.train) for c in analysis.cells))
+    n = sorted({c.n for c in analysis.cells})
+    seeds = f"{n[0]} seed(s)" if len(n) == 1 else f"{n[0]}-{n[-1]} seeds"
+    return f"{images}, {epochs}, {seeds}"
+
+
+def convergence_text(analysis: Analysis) -> str:
+    """How many cells had a seed stopped by the epoch limit, and how many were still rising."""
+    cells = analysis.cells
+    unknown = sum(c.convergence is None or c.convergence.converged is None for c in cells)
+    text = (f"{len(analysis.not_converged())} of {len(cells)} cells not converged (a seed "
+            f"ran to the epoch limit), {len(analysis.still_improving())} still improving at "
+            "their last epoch")
+    return text + (f", {unknown} without a convergence record" if unknown else "")
+
+
+def frontier_text(analysis: Analysis) -> str | None:
+    """The cells along the compute frontier, each from the compute where it takes over."""
+    firsts: dict[str, float] = {}
+    for p in analysis.frontier:
+        firsts.setdefault(p.cell, p.compute)
+    if not firsts:
+        return None
+    unit = "training FLOPs" if analysis.images else "training FLOPs per image"
+    shown = [f"{cell} from {x:.2g}" for cell, x in list(firsts.items())[-FRONTIER_SHOWN:]]
+    more = len(firsts) - len(shown)
+    return (f"compute frontier ({unit}, best validation accuracy at each budget): "
+            + (f"{more} cheaper cell(s), then " if more else "") + ", ".join(shown))
+
+
+def headline(analysis: Analysis, budget: str | None = None) -> list[str]:
+    """The lines the CLI prints after ``report`` and a ``scaling`` run; the first two name
+    the training budget (``budget`` describes the images, e.g. "50,000 training images")
+    and how many cells had not converged."""
     if not analysis.cells:
         return ["no completed trial yet"]
     best = best_cell(analysis.cells)
-    lines = [f"best cell (by validation): {_cell_text(best)}, {_ci(best.test, fmt='.1f')}"]
+    lines = [f"budget: {budget_text(analysis, budget)}",
+             f"convergence: {convergence_text(analysis)}",
+             f"best cell (by validation): {_cell_text(best)}, {_ci(best.test, fmt='.1f')}"]
     lines += [f"{knob} effect: {effect_text(e)}"
-              for knob in ("width", "depth") if (e := analysis.pooled(knob))]
+              for knob in ("width", "depth") for e in analysis.pooled(knob)]
+    lines += [f"width x depth interaction: {interaction_text(i)}" for i in analysis.interactions]
     lines += [f"scaling law vs params, {fit_text(f)}" for f in analysis.fits
-              if f.against == "params"]
-    lines += [f"cnn vs dense: {comparison_text(c)}" for c in analysis.comparisons]
+              if f.against == "params" and not f.by]
+    lines += [text for on in ("params", "flops") if (text := comparisons_summary(analysis, on))]
+    if text := frontier_text(analysis):
+        lines.append(text)
     if analysis.incomplete:
         lines.append(f"{len(analysis.incomplete)} of {analysis.n_cells} cells incomplete "
                      "(queued, running or failed seeds)")
@@ -168,7 +266,7 @@ def _knob_figure(analysis: Analysis, knob: str) -> Figure | None:
     fig = go.Figure()
     for i, e in enumerate(lines):
         cells = sorted((c for c in analysis.cells if c.family == CNN and knob in c.arch
-                        and all(c.arch.get(k) == v for k, v in e.at.items())),
+                        and all(c.settings.get(k) == v for k, v in e.at.items())),
                        key=lambda c: c.arch[knob])
         x = [c.arch[knob] for c in cells]
         low, high = zip(*(_bounds(c.test) for c in cells), strict=True)
@@ -188,15 +286,20 @@ def _knob_figure(analysis: Analysis, knob: str) -> Figure | None:
     title = f"Test accuracy vs {knob}"
     _layout(fig, title, f"{knob} ({'log scale' if knob == 'width' else 'conv-pool blocks'})",
             "test accuracy (mean, 95 % CI band)")
-    parts = [effect_text(e) for e in effects]
-    caption = (f"Mean test accuracy over seeds with 95 % CI bands: {parts[-1]}; "
-               + "; ".join(parts[:-1]) + ".")
+    pooled = [effect_text(e) for e in effects if e.pooled]
+    caption = ("Mean test accuracy over seeds with 95 % CI bands: "
+               + "; ".join([*pooled, *(effect_text(e) for e in lines)]) + ".")
     return Figure(f"accuracy-vs-{knob}", title, caption, fig)
 
 
 def _heatmap(analysis: Analysis) -> Figure | None:
-    """Width x depth grid of mean test accuracy; only for a grid (one cell per pair)."""
-    cnn = [c for c in analysis.cells if c.family == CNN and {"width", "depth"} <= c.arch.keys()]
+    """Width x depth grid of mean test accuracy for the largest group of CNN cells that
+    share every other setting (e.g. one head); only for a grid (one cell per pair)."""
+    grid = [c for c in analysis.cells if c.family == CNN and {"width", "depth"} <= c.arch.keys()]
+    if not grid:
+        return None
+    others = {"width", "depth", *DERIVED_FIELDS}
+    cnn = max(group_except(grid, others), key=len)
     by = {(c.arch["width"], c.arch["depth"]): c for c in cnn}
     widths, depths = sorted({w for w, _ in by}), sorted({d for _, d in by})
     if len(by) != len(cnn) or len(widths) < 2 or len(depths) < 2:
@@ -207,7 +310,9 @@ def _heatmap(analysis: Analysis) -> Figure | None:
                                text=text, texttemplate="%{text}", colorscale="Viridis",
                                colorbar={"title": {"text": "test acc"}},
                                hovertemplate="width %{x}, depth %{y}<br>%{text}<extra></extra>"))
-    title = "Mean test accuracy per width x depth cell"
+    shared = {k: cnn[0].settings.get(k) for k in varying_settings(grid, others)}
+    title = "Mean test accuracy per width x depth cell" + (f" at {_values(shared)}"
+                                                           if shared else "")
     _layout(fig, title, "width", "depth")
     best, worst = max(cnn, key=lambda c: c.test.mean), min(cnn, key=lambda c: c.test.mean)
     missing = len(widths) * len(depths) - len(by)
@@ -244,24 +349,25 @@ def _size_figure(analysis: Analysis, against: str) -> Figure | None:
             mode="markers", name=family, marker={"color": color, "size": 9},
             text=[c.cell for c in cells],
             hovertemplate="%{text}<br>%{x:.3s}<br>error %{y:.4f}<extra></extra>"))
-        fit = analysis.fit(family, against)
-        if fit is not None:
+        for fit in (f for f in analysis.fits if f.family == family and f.against == against
+                    and not f.by):
             xs = np.geomspace(*fit.x_range, 60)
-            fig.add_trace(go.Scatter(x=xs.tolist(), y=fit.predict(xs).tolist(), mode="lines",
-                                     name=f"{family} fit (alpha {fit.alpha:.3f})",
-                                     line={"color": color, "dash": "dash"}, hoverinfo="skip"))
+            fig.add_trace(go.Scatter(x=xs.tolist(), y=fit.law.predict(xs).tolist(),
+                                     mode="lines", line={"color": color, "dash": "dash"},
+                                     name=f"{_fit_scope(fit)} fit (alpha {fit.law.alpha:.3f})",
+                                     hoverinfo="skip"))
     if not fig.data:
         return None
     fig.update_xaxes(type="log")
     fig.update_yaxes(type="log")
     title = f"Test error vs {SIZE_LABEL[against]}"
     _layout(fig, title, f"{SIZE_LABEL[against]} (log)", "test error = 1 - accuracy (log)")
-    fits = [fit_text(f) for f in analysis.fits if f.against == against]
+    fits = [fit_text(f) for f in analysis.fits if f.against == against and not f.by]
     parts = fits or ["no family has the 3 sizes a fit needs"]
-    if against == "params":
-        parts += [f"CNN - dense at matched size {comparison_text(c)}"
-                  for c in analysis.comparisons]
-    caption = f"Mean test error per cell (95 % CI bars) with fitted laws: {'; '.join(parts)}."
+    if summary := comparisons_summary(analysis, against):
+        parts.append(summary)
+    caption = (f"Mean test error per cell (95 % CI bars) with laws fitted to cell means: "
+               f"{'; '.join(parts)}. Per-depth fits and every comparison are in the tables.")
     return Figure(f"error-vs-{against}", title, caption, fig)
 
 
@@ -323,6 +429,40 @@ def _curves_figure(analysis: Analysis, records: Sequence[TrialRecord]) -> Figure
     return Figure("validation-curves", title, caption, fig)
 
 
+def _frontier_figure(analysis: Analysis) -> Figure | None:
+    """Validation accuracy against training compute: every cell's curve, and the envelope
+    of the best (cell, epoch) at each budget."""
+    if not analysis.frontier:
+        return None
+    fig = go.Figure()
+    families = list(dict.fromkeys(c.family for c in analysis.curves))
+    for curve in analysis.curves:
+        color = PALETTE[families.index(curve.family) % len(PALETTE)]
+        fig.add_trace(go.Scatter(x=list(curve.compute), y=list(curve.val), mode="lines",
+                                 line={"color": _rgba(color, 0.35), "width": 1},
+                                 name=curve.family, legendgroup=curve.family,
+                                 showlegend=curve is next(c for c in analysis.curves
+                                                          if c.family == curve.family),
+                                 text=[f"{curve.cell}, epoch {e}"
+                                       for e in range(1, len(curve.val) + 1)],
+                                 hovertemplate="%{text}<br>%{x:.3s}<br>val %{y:.4f}"
+                                               "<extra></extra>"))
+    front = analysis.frontier
+    fig.add_trace(go.Scatter(x=[p.compute for p in front], y=[p.val for p in front],
+                             mode="lines+markers", line={"shape": "hv", "color": "black"},
+                             name="frontier", text=[f"{p.cell}, epoch {p.epoch}" for p in front],
+                             hovertemplate="%{text}<br>%{x:.3s}<br>val %{y:.4f}<extra></extra>"))
+    fig.update_xaxes(type="log")
+    unit = "training FLOPs" if analysis.images else "training FLOPs per training image"
+    title = "Validation accuracy vs training compute"
+    _layout(fig, title, f"{unit} (3 x forward FLOPs x images x epochs, log)",
+            "validation accuracy (mean over seeds)")
+    caption = (f"Each line is a cell's mean validation curve over its seeds (as far as every "
+               f"seed trained); the black steps are the best cell and epoch at each budget. "
+               f"{frontier_text(analysis)}.")
+    return Figure("compute-frontier", title, caption, fig)
+
+
 def scaling_figures(analysis: Analysis, records: Sequence[TrialRecord]) -> list[Figure]:
     """The report's own figures, skipping those the study has no data for."""
     if not analysis.cells:
@@ -330,7 +470,7 @@ def scaling_figures(analysis: Analysis, records: Sequence[TrialRecord]) -> list[
     made = [_knob_figure(analysis, "width"), _knob_figure(analysis, "depth"),
             _heatmap(analysis), _size_figure(analysis, "params"),
             _size_figure(analysis, "flops"), _pareto_figure(analysis),
-            _curves_figure(analysis, records)]
+            _curves_figure(analysis, records), _frontier_figure(analysis)]
     return [f for f in made if f is not None]
 
 
@@ -366,19 +506,96 @@ def optuna_figures(study: optuna.Study) -> list[Figure]:
 # --------------------------------------------------------------------------- files
 
 
+def _table(headers: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
+    """An HTML table; every value is escaped."""
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in row) + "</tr>"
+                   for row in rows)
+    return f"<table><tr>{head}</tr>{body}</table>"
+
+
+def _gap(x: float) -> str:
+    return "—" if math.isnan(x) else f"{100 * x:+.1f} pp"
+
+
 def _cells_table(analysis: Analysis) -> str:
-    rows = "".join(
-        f"<tr><td>{html.escape(c.cell)}</td><td>{c.n}</td><td>{human(c.param_count)}</td>"
-        f"<td>{human(c.flops)}</td><td>{c.test.mean:.4f}</td>"
-        f"<td>{html.escape(_ci(c.test, 1, '.4f'))}</td><td>{c.val.mean:.4f}</td>"
-        f"<td>{c.train_seconds:.1f}</td></tr>"
-        for c in sorted(analysis.cells, key=lambda c: (c.family, c.param_count)))
-    return ("<table><tr><th>cell</th><th>seeds</th><th>params</th><th>FLOPs</th>"
-            "<th>test mean</th><th>test CI</th><th>val mean</th><th>s/trial</th></tr>"
-            f"{rows}</table>")
+    return _table(
+        ("cell", "seeds", "params", "FLOPs", "test mean", "test CI", "val mean", "train acc",
+         "train - val", "s/trial"),
+        ((c.cell, c.n, human(c.param_count), human(c.flops), f"{c.test.mean:.4f}",
+          _ci(c.test, 1, ".4f"), f"{c.val.mean:.4f}", _num(c.train_acc.mean, ".4f") or "—",
+          _gap(c.gap), f"{c.train_seconds:.1f}")
+         for c in sorted(analysis.cells, key=lambda c: (c.family, c.param_count))))
 
 
-def _page(title: str, analysis: Analysis, figures: Sequence[Figure]) -> str:
+def _convergence_table(analysis: Analysis) -> str:
+    def row(c: CellStats) -> tuple[object, ...]:
+        d = c.convergence
+        if d is None:
+            return (c.cell, "—", "—", "—", "—")
+        done = "not recorded" if d.converged is None else f"{d.converged}/{d.seeds}"
+        return (c.cell, done, f"{d.median_epochs:g}", _gap(d.last_gain),
+                "yes" if d.still_improving else "no")
+    return _table(("cell", "seeds converged", "median epochs", "last-epoch gain",
+                   "still improving"), map(row, analysis.cells))
+
+
+def _fits_table(analysis: Analysis) -> str:
+    def row(f: ScalingFit) -> tuple[object, ...]:
+        law, boot, lof = f.law, f.alpha_boot, f.lack_of_fit
+        low, high = law.alpha_ci
+        return (_fit_scope(f), f.against, law.form, f"{law.alpha:.3f}",
+                f"[{low:.3f}, {high:.3f}]",
+                "—" if math.isnan(boot.low) else f"[{boot.low:.3f}, {boot.high:.3f}]",
+                f"{law.c:.3f}" if law.form == POWER_WITH_FLOOR else "—", f.n_cells,
+                "—" if lof is None else f"F({lof.df_lack}, {lof.df_pure}) = {lof.f:.2f}, "
+                                        f"p = {lof.p_value:.2g}")
+    return _table(("fit", "against", "form", "alpha", "alpha CI (fit, cell means)",
+                   f"alpha CI (bootstrap, {N_RESAMPLES} resamples)",
+                   "floor c (of this budget and design)", "cells", "lack of fit"),
+                  map(row, analysis.fits))
+
+
+def _comparisons_table(analysis: Analysis) -> str:
+    def row(c: Comparison) -> tuple[object, ...]:
+        runner = (f"{c.runner_up} ({human(c.runner_up_size)}): "
+                  f"{_pp(c.runner_up_difference.mean)}, Holm p {_p(c.runner_up_p_holm)}"
+                  if c.runner_up and c.runner_up_difference else "—")
+        return (c.dense, c.matched_on, human(c.dense_size), c.cnn, human(c.cnn_size),
+                f"{_pp(c.difference.mean)} ({_ci(c.difference)})", _p(c.p_value),
+                _p(c.p_holm), runner, "yes" if c.fragile else "no")
+    return _table(("dense", "matched on", "size", "CNN", "size", "CNN - dense", "p",
+                   "Holm p", "next-closest CNN", "conclusion changes"),
+                  map(row, analysis.comparisons))
+
+
+def _interactions_table(analysis: Analysis) -> str:
+    return _table(("at", "widths", "depths", "pp per doubling per block", "95 % CI"),
+                  ((_values(i.at) or "—", " ".join(map(str, i.widths)),
+                    " ".join(map(str, i.depths)), _pp(i.estimate.mean), _ci(i.estimate))
+                   for i in analysis.interactions))
+
+
+def _frontier_table(analysis: Analysis) -> str:
+    return _table(("training FLOPs", "cell", "epoch", "val accuracy"),
+                  ((f"{p.compute:.3g}", p.cell, p.epoch, f"{p.val:.4f}")
+                   for p in analysis.frontier))
+
+
+TABLES = (
+    ("Cells: accuracy and generalisation gap (train - validation at the best epoch)",
+     _cells_table),
+    ("Convergence", _convergence_table),
+    ("Scaling-law fits (cell means; bootstrap over cells and seeds)", _fits_table),
+    ("Width x depth interaction", _interactions_table),
+    ("CNN vs dense at matched parameters and FLOPs (paired t, Holm-adjusted)",
+     _comparisons_table),
+    ("Training-compute frontier", _frontier_table),
+)
+
+
+def _page(title: str, analysis: Analysis, figures: Sequence[Figure],
+          lines: Sequence[str]) -> str:
     """One self-contained page: Plotly's JavaScript is inlined with the first figure."""
     sections = []
     for i, f in enumerate(figures):
@@ -386,7 +603,7 @@ def _page(title: str, analysis: Analysis, figures: Sequence[Figure]) -> str:
                           default_height="460px", config={"displaylogo": False})
         sections.append(f"<section><h2>{html.escape(f.title)}</h2>{div}"
                         f"<p class='caption'>{html.escape(f.caption)}</p></section>")
-    items = "".join(f"<li>{html.escape(line)}</li>" for line in headline(analysis))
+    items = "".join(f"<li>{html.escape(line)}</li>" for line in lines)
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
 <style>body{{font-family:sans-serif;max-width:1100px;margin:auto;padding:1em}}
@@ -398,34 +615,44 @@ td,th{{border:1px solid #ccc;padding:2px 6px;text-align:right}} #{ERROR_SINK}{{c
 <body><h1>{html.escape(title)}</h1><pre id="{ERROR_SINK}"></pre>
 <ul>{items}</ul>
 {"".join(sections)}
-<section><h2>Cells</h2>{_cells_table(analysis)}</section>
+{"".join(f"<section><h2>{html.escape(t)}</h2>{table(analysis)}</section>"
+         for t, table in TABLES)}
 </body></html>
 """
 
 
 def _write_csv(path: Path, analysis: Analysis) -> None:
     incomplete = set(analysis.incomplete)
-    fields = ("width", "depth", "units", "layers")
+    fields = ("head", "width", "depth", "units", "layers")
     with path.open("w", newline="") as fh:
         w = csv.writer(fh)
         w.writerow(["family", "cell", *fields, "n", "seeds", "param_count", "flops",
                     "test_mean", "test_std", "test_ci_low", "test_ci_high", "val_mean",
-                    "val_std", "val_ci_low", "val_ci_high", "train_seconds", "incomplete"])
+                    "val_std", "val_ci_low", "val_ci_high", "train_acc_mean",
+                    "generalisation_gap", "seeds_converged", "median_epochs",
+                    "last_epoch_gain", "still_improving", "train_seconds", "incomplete"])
         for c in analysis.cells:
+            d = c.convergence
             w.writerow([c.family, c.cell, *(c.arch.get(k, "") for k in fields), c.n,
                         " ".join(map(str, c.seeds)), c.param_count, c.flops,
                         *(_num(v) for i in (c.test, c.val) for v in (i.mean, i.std, i.low,
                                                                        i.high)),
+                        _num(c.train_acc.mean), _num(c.gap),
+                        "" if d is None or d.converged is None else d.converged,
+                        "" if d is None else d.median_epochs,
+                        "" if d is None else _num(d.last_gain),
+                        "" if d is None else d.still_improving,
                         f"{c.train_seconds:.2f}", c.cell in incomplete])
 
 
-def _num(x: float) -> str:
-    return "" if math.isnan(x) else f"{x:.6f}"
+def _num(x: float, fmt: str = ".6f") -> str:
+    return "" if math.isnan(x) else f"{x:{fmt}}"
 
 
-def note(study_name: str, analysis: Analysis) -> str:
+def note(study_name: str, analysis: Analysis, budget: str | None = None) -> str:
     """Markdown for the dashboard's study note: headline numbers and the best architecture."""
-    lines = [f"# Scaling report: {study_name}", "", *(f"- {h}" for h in headline(analysis))]
+    lines = [f"# Scaling report: {study_name}", "",
+             *(f"- {h}" for h in headline(analysis, budget))]
     if analysis.cells:
         best = best_cell(analysis.cells)
         lines += ["", f"## Best architecture: `{best.cell}`", "", "```json",
@@ -453,23 +680,32 @@ def write_pngs(figures: Sequence[Figure], folder: Path) -> tuple[Path, ...]:
 
 
 def write_report(study: optuna.Study, out: Path, *, png: bool = False,
-                 dashboard: bool = True) -> ReportPaths:
+                 dashboard: bool = True, budget: str | None = None) -> ReportPaths:
     """Write report.html, scaling.json and cells.csv into ``out`` (PNGs in ``out/figures``
-    when ``png``); with ``dashboard``, save the scaling figures and a note into the study."""
+    when ``png``); with ``dashboard``, save the scaling figures and a note into the study.
+
+    The training images per epoch come from the study identity (``train_subset`` or the
+    dataset's training split) and scale the compute frontier; ``budget`` overrides how the
+    headline describes them.
+    """
     records = trial_records(study)
-    analysis = analyze(records)
+    identity = json.loads(study.user_attrs.get(IDENTITY, "{}"))
+    analysis = analyze(records, images=training_images(identity))
     if not analysis.cells:
         raise ReportError(f"study {study.study_name!r} has no completed trial to report")
     figures = scaling_figures(analysis, records)
-    if json.loads(study.user_attrs.get(IDENTITY, "{}")).get("mode") == "search":
+    if identity.get("mode") == "search":
         figures += optuna_figures(study)
+    lines = headline(analysis, budget)
     paths = ReportPaths(out / "report.html", out / "scaling.json", out / "cells.csv",
-                        tuple(f.key for f in figures))
+                        tuple(f.key for f in figures), headline=tuple(lines))
     try:
         out.mkdir(parents=True, exist_ok=True)
-        paths.html.write_text(_page(f"Scaling report: {study.study_name}", analysis, figures))
+        paths.html.write_text(_page(f"Scaling report: {study.study_name}", analysis, figures,
+                                    lines))
         paths.scaling_json.write_text(json.dumps(
-            {"study": study.study_name, "headline": headline(analysis), **analysis.to_dict()},
+            {"study": study.study_name, "headline": lines,
+             "budget": budget_text(analysis, budget), **analysis.to_dict()},
             indent=2) + "\n")
         _write_csv(paths.cells_csv, analysis)
     except OSError as exc:
@@ -478,7 +714,7 @@ def write_report(study: optuna.Study, out: Path, *, png: bool = False,
     if dashboard:
         for f in ours:
             optuna_dashboard.save_plotly_graph_object(study, f.figure, graph_object_id=f.key)
-        optuna_dashboard.save_note(study, note(study.study_name, analysis))
+        optuna_dashboard.save_note(study, note(study.study_name, analysis, budget))
     if png:
         return replace(paths, pngs=write_pngs(ours, out / "figures"))
     return paths

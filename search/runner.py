@@ -14,8 +14,9 @@ import optuna
 from optuna.trial import FrozenTrial, TrialState
 
 from search import interrupt
+from search.config import ConfigError
 from search.presets import StudySpec
-from search.train import ConfigError, TrainingDiverged
+from search.train import TrainingDiverged
 from spaces import SpecError
 from storage import claims, records
 from storage.backends import heartbeat_seconds

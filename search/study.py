@@ -28,14 +28,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow is impor
 import optuna
 
 from search import interrupt, presets
-from search.analysis import analyze, cell_stats
-from search.console import cell_table, trial_line
+from search.config import ConfigError, epochs_text
 from search.data import DataError, load_splits
-from search.export import ExportError, export
-from search.objective import Objective
-from search.report import ReportError, headline, write_report
-from search.runner import run_grid, run_search
-from search.train import ConfigError, epochs_text
+from search.errors import ExportError, ReportError
 from spaces import SpecError
 from storage import (
     StorageError,
@@ -167,20 +162,34 @@ def cmd_run(args: argparse.Namespace) -> int:
                                 sampler=presets.make_sampler(spec),
                                 pruner=presets.make_pruner(spec))
 
-    objective = Objective(spec, data)
-    start = time.monotonic()
-    report = lambda trial: print(trial_line(trial), flush=True)  # noqa: E731
-    if spec.mode == "grid":
-        units = len(spec.units())
-        print(f"grid: {len(spec.cells())} cells x {spec.seeds} seeds = {units} trials, "
-              f"{epochs_text(spec.train)} each; completed ones are skipped")
-        ran = run_grid(study, storage, spec, objective, created, report)
-    elif spec.engine == "keras-tuner":
-        from search.kt_engine import run_keras_tuner
+    from search.analysis import analyze, cell_stats
+    from search.console import cell_table, trial_line, wrap_headline
+    from search.export import export
+    from search.objective import Objective, grid_flops  # TensorFlow: only to train
+    from search.progress import Progress
+    from search.report import headline, training_images
+    from search.runner import run_grid, run_search
 
-        ran = run_keras_tuner(spec, data, study, spec.tuner, spec.out, report)
-    else:
-        ran = run_search(study, storage, spec, objective, report)
+    grid = spec.mode == "grid"
+    if grid:
+        print(f"grid: {len(spec.cells())} cells x {spec.seeds} seeds = {len(spec.units())} "
+              f"trials, {epochs_text(spec.train.__dict__)} each; completed ones are skipped")
+    progress = Progress(study, spec.train, len(data.x_train),
+                        {c.key: spec.seeds for c in spec.cells()},
+                        grid_flops(spec, data) if grid else {}, trial_line)
+    objective = Objective(spec, data, on_epoch=progress.epoch)
+    start = time.monotonic()
+    try:
+        if grid:
+            ran = run_grid(study, storage, spec, objective, created, progress.trial_done)
+        elif spec.engine == "keras-tuner":
+            from search.kt_engine import run_keras_tuner
+
+            ran = run_keras_tuner(spec, data, study, spec.tuner, spec.out, progress.trial_done)
+        else:
+            ran = run_search(study, storage, spec, objective, progress.trial_done)
+    finally:
+        progress.close()
     print(f"\nthis run: {ran} trial(s) in {time.monotonic() - start:.0f} s\n")
     records = trial_records(study)
     cells = cell_stats(records)
@@ -188,7 +197,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     if cells:
         json_path, _ = export(spec.name, spec.dataset, records, _export_dir(spec.out, spec.name))
         print(f"\nbest architecture: {json_path}")
-        print("\n".join(["", *headline(analyze(records))]))
+        analysis = analyze(records, images=training_images(spec.identity()))
+        print(wrap_headline(["", *headline(analysis)]))
     if spec.mode == "grid":
         left = len(claims.open_units(study, spec.units()))
         if left:
@@ -217,6 +227,8 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
+    from search.export import export
+
     study = find_study(_existing_storage(args), args.study_name)
     dataset = json.loads(study.user_attrs.get(IDENTITY, "{}")).get("dataset")
     json_path, md_path = export(args.study_name, dataset, trial_records(study),
@@ -226,10 +238,13 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
+    from search.console import wrap_headline
+    from search.report import write_report
+
     study = find_study(_existing_storage(args), args.study_name)
     paths = write_report(study, _export_dir(args.out, args.study_name), png=args.png)
     print(f"wrote {paths.html}, {paths.scaling_json.name} and {paths.cells_csv.name}")
-    print("\n".join(["", *headline(analyze(trial_records(study)))]))
+    print(wrap_headline(["", *paths.headline]))
     return 0
 
 

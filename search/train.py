@@ -9,95 +9,39 @@ from __future__ import annotations
 import gc
 import math
 import time
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, fields
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import keras
 from tensorflow.python.framework import ops as _tf_ops
 
 import spaces
+from search import interrupt
+from search.config import TrainConfig
 from search.data import Splits
 
-OPTIMIZERS = ("adam", "adamw", "sgd")
-SCHEDULES = ("constant", "cosine", "plateau")
-STOPS = ("epochs", "converged")
 # "plateau": the learning rate is multiplied by this after half the stopping patience
 # without improvement, so a net gets a lower-rate phase before patience runs out.
 PLATEAU_FACTOR = 0.2
-AUGMENTS = ("none", "flip", "shift", "flip+shift")
-SCALINGS = ("unit", "symmetric")
 
 
 class TrainingDiverged(RuntimeError):
     """The loss became NaN or infinite; the trial fails with this reason, the study goes on."""
 
 
-class ConfigError(ValueError):
-    """A training setting is invalid; ``str(e)`` is a one-line message."""
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    """How a model is trained; every field can be set by a preset or varied by a space.
-
-    ``stop = "epochs"`` trains exactly ``epochs`` epochs and reports the last. ``stop =
-    "converged"`` trains at most ``epochs`` epochs, stops once validation accuracy has not
-    improved by more than ``min_delta`` for ``patience`` epochs, and restores the best
-    epoch's weights (Keras' EarlyStopping): the net is measured at its best, not wherever
-    a budget happened to end.
-    """
-
-    epochs: int = 3
-    batch_size: int = 128
-    optimizer: str = "adam"
-    learning_rate: float = 1e-3
-    lr_schedule: str = "constant"
-    weight_decay: float = 0.0
-    augment: str = "none"
-    input_scaling: str = "unit"
-    stop: str = "epochs"
-    patience: int = 4
-    min_delta: float = 0.0
-
-    def __post_init__(self) -> None:
-        for name in ("epochs", "batch_size", "patience"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-                raise ConfigError(f"{name} must be a positive integer, got {value!r}")
-        if not isinstance(self.learning_rate, int | float) or not self.learning_rate > 0:
-            raise ConfigError(f"learning_rate must be > 0, got {self.learning_rate!r}")
-        if not isinstance(self.weight_decay, int | float) or self.weight_decay < 0:
-            raise ConfigError(f"weight_decay must be >= 0, got {self.weight_decay!r}")
-        if not isinstance(self.min_delta, int | float) or not 0 <= self.min_delta < 1:
-            raise ConfigError(f"min_delta must be in [0, 1), got {self.min_delta!r}")
-        for name, allowed in (("optimizer", OPTIMIZERS), ("lr_schedule", SCHEDULES),
-                              ("stop", STOPS),
-                              ("augment", AUGMENTS), ("input_scaling", SCALINGS)):
-            if getattr(self, name) not in allowed:
-                raise ConfigError(f"{name} must be one of {', '.join(allowed)}, "
-                                  f"got {getattr(self, name)!r}")
-
-
-def epochs_text(cfg: TrainConfig) -> str:
-    """The epoch budget in words, e.g. '3 epochs' or 'up to 30 epochs, to convergence'."""
-    if cfg.stop == "converged":
-        return (f"up to {cfg.epochs} epochs, stopped once validation accuracy has not "
-                f"improved by {cfg.min_delta:g} for {cfg.patience}")
-    return f"{cfg.epochs} epoch{'s' if cfg.epochs != 1 else ''}"
-
-
 # TensorFlow's gradient registry: name -> {"type": function, ...}; see _forget_custom_gradients.
 _GRADIENTS: dict[str, Any] = _tf_ops._gradient_registry._registry
 
-TRAIN_FIELDS = frozenset(f.name for f in fields(TrainConfig))
 
+class StopOnSignal(keras.callbacks.Callback):
+    """Ends ``fit``/``evaluate`` at the next batch once a stop was requested (Ctrl-C)."""
 
-def split_values(values: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Split a trial's values into architecture fields and training fields."""
-    arch = {k: v for k, v in values.items() if k not in TRAIN_FIELDS}
-    train = {k: v for k, v in values.items() if k in TRAIN_FIELDS}
-    return arch, train
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        interrupt.check()
+
+    def on_test_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        interrupt.check()
 
 
 @dataclass(frozen=True)

@@ -5,11 +5,12 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import Mapping
-from typing import Any, ClassVar, Self
-
-import keras
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 from spaces.errors import SpecError
+
+if TYPE_CHECKING:
+    import keras
 
 # Keras' default (0.99) averages the batch statistics over ~100 steps: a short trial (a
 # 10k-image subset is 79 steps per epoch at batch 128) was then validated with moving

@@ -15,14 +15,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import ClassVar
-
-import keras
-from keras import layers
+from typing import TYPE_CHECKING, ClassVar
 
 from spaces import _fields as f
 from spaces._base import BN_MOMENTUM, SpecBase
 from spaces.errors import SpecError
+
+if TYPE_CHECKING:
+    import keras
 
 POOL = 2  # every block ends in a 2x2 pool with stride 2, halving the feature map
 MIN_MAP = 2  # the last block's map must keep at least 2x2 positions
@@ -131,6 +131,9 @@ class CNNSpec(SpecBase):
         return tuple(self.kernels[min(i, len(self.kernels) - 1)] for i in range(self.depth))
 
     def build(self) -> keras.Model:
+        import keras  # only to build: reading a spec needs no TensorFlow
+        from keras import layers
+
         inputs = keras.Input(shape=self.input_shape, name="image")
         x = inputs
         pool = layers.MaxPooling2D if self.pooling == "max" else layers.AveragePooling2D

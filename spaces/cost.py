@@ -10,23 +10,19 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import keras
-from keras import layers
+if TYPE_CHECKING:
+    import keras
 
-# Layers that hold no weights and whose arithmetic the convention leaves out.
-_FREE = (
-    layers.InputLayer,
-    layers.Activation,
-    layers.MaxPooling2D,
-    layers.AveragePooling2D,
-    layers.GlobalAveragePooling2D,
-    layers.Flatten,
-    layers.Dropout,
-    layers.Rescaling,
-    layers.RandomFlip,
-    layers.RandomTranslation,
-)
+
+def _free_layers() -> tuple[type, ...]:
+    """Layers that hold no weights and whose arithmetic the convention leaves out."""
+    from keras import layers  # only when a built model is measured
+
+    return (layers.InputLayer, layers.Activation, layers.MaxPooling2D,
+            layers.AveragePooling2D, layers.GlobalAveragePooling2D, layers.Flatten,
+            layers.Dropout, layers.Rescaling, layers.RandomFlip, layers.RandomTranslation)
 
 
 @dataclass(frozen=True)
@@ -38,6 +34,9 @@ class Cost:
 
 
 def _layer_cost(layer: keras.layers.Layer) -> Cost:
+    import keras
+    from keras import layers
+
     if isinstance(layer, keras.Model):
         return _sum(layer.layers)
     if isinstance(layer, layers.Conv2D):
@@ -55,7 +54,7 @@ def _layer_cost(layer: keras.layers.Layer) -> Cost:
     if isinstance(layer, layers.BatchNormalization):
         channels = layer.input.shape[-1]
         return Cost(params=4 * channels, flops=0)  # gamma, beta, moving mean and variance
-    if isinstance(layer, _FREE):
+    if isinstance(layer, _free_layers()):
         return Cost(0, 0)
     raise TypeError(f"no cost rule for layer {layer.name!r} of type {type(layer).__name__}")
 

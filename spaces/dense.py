@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
-
-import keras
-from keras import layers
+from typing import TYPE_CHECKING, ClassVar
 
 from spaces import _fields as f
 from spaces._base import BN_MOMENTUM, SpecBase
 from spaces.errors import SpecError
+
+if TYPE_CHECKING:
+    import keras
 
 
 @dataclass(frozen=True)
@@ -40,6 +40,9 @@ class DenseSpec(SpecBase):
         set_(self, "num_classes", f.positive_int(fam, "num_classes", self.num_classes))
 
     def build(self) -> keras.Model:
+        import keras  # only to build: reading a spec needs no TensorFlow
+        from keras import layers
+
         inputs = keras.Input(shape=self.input_shape, name="image")
         x = layers.Flatten(name="flatten")(inputs)
         for i in range(1, self.layers + 1):

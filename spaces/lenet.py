@@ -8,14 +8,14 @@ The notebook called changing ``kernel`` "width"; here it is just the kernel size
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
-
-import keras
-from keras import layers
+from typing import TYPE_CHECKING, ClassVar
 
 from spaces import _fields as f
 from spaces._base import SpecBase
 from spaces.errors import SpecError
+
+if TYPE_CHECKING:
+    import keras
 
 
 @dataclass(frozen=True)
@@ -57,6 +57,9 @@ class LeNetSpec(SpecBase):
         return side - (self.kernel - 1)
 
     def build(self) -> keras.Model:
+        import keras  # only to build: reading a spec needs no TensorFlow
+        from keras import layers
+
         act, k = self.activation, self.kernel
         inputs = keras.Input(shape=self.input_shape, name="image")
         x = layers.Conv2D(6, k, padding="same", activation=act, name="block1_conv1")(inputs)

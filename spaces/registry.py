@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Any
-
-import keras
+from typing import TYPE_CHECKING, Any
 
 from spaces.cnn import CNNSpec
 from spaces.dense import DenseSpec
 from spaces.errors import SpecError
 from spaces.lenet import LeNetSpec
+
+if TYPE_CHECKING:
+    import keras
 
 ArchSpec = CNNSpec | DenseSpec | LeNetSpec
 

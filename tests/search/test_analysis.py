@@ -6,20 +6,24 @@ import dataclasses
 import json
 import math
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pytest
 from scipy import stats
 
 from search.analysis import (
-    LOG_LOG,
-    POWER_WITH_FLOOR,
     analyze,
+    best_at,
+    best_cell,
     cell_stats,
     compare_cnn_dense,
-    fit_power_law,
-    mean_ci,
+    compute_curves,
+    compute_frontier,
+    convergence,
+    fit_cells,
 )
+from search.stats import fit_power_law
 from spaces.space import cell_key
 from storage import TrialRecord
 
@@ -32,13 +36,17 @@ SEED_OFFSET = (-0.05, 0.03, 0.02)
 
 
 def record(number: int, family: str, values: dict[str, int], seed: int, acc: float | None,
-           *, params: int = 1000, state: str = "COMPLETE",
-           curve: tuple[float, ...] = ()) -> TrialRecord:
+           *, params: int = 1000, state: str = "COMPLETE", curve: tuple[float, ...] = (),
+           train: dict[str, Any] | None = None, val: float | None = None,
+           **fields: Any) -> TrialRecord:
+    """A trial whose cell key names ``values`` and any swept ``train`` settings."""
     return TrialRecord(
-        number=number, state=state, family=family, cell=cell_key(family, values), seed=seed,
+        number=number, state=state, family=family,
+        cell=cell_key(family, {**values, **(train or {})}), seed=seed,
         arch={"family": family, **values, "kernels": [7, 5, 3]}, param_count=params,
-        flops=2 * params, val_accuracy=acc, test_accuracy=acc if state == "COMPLETE" else None,
-        epochs=len(curve) or 1, train_seconds=1.5, val_curve=curve)
+        flops=2 * params, val_accuracy=acc if val is None else val,
+        test_accuracy=acc if state == "COMPLETE" else None,
+        epochs=len(curve) or 1, train_seconds=1.5, val_curve=curve, train=train, **fields)
 
 
 def cnn_grid(acc: Callable[[int, int, int], float], widths=(8, 16, 32, 64),
@@ -58,23 +66,7 @@ def t_interval(values: list[float]) -> tuple[float, float]:
     return x.mean() - half, x.mean() + half
 
 
-# --------------------------------------------------------------------------- intervals
-
-
-def test_mean_ci_is_the_student_t_interval_by_hand():
-    values = [0.81, 0.84, 0.79, 0.83]
-    ci = mean_ci(values)
-    low, high = t_interval(values)
-    assert ci.mean == pytest.approx(np.mean(values))
-    assert (ci.low, ci.high) == (pytest.approx(low), pytest.approx(high))
-    assert ci.std == pytest.approx(np.std(values, ddof=1))
-    assert ci.n == 4
-
-
-def test_mean_ci_of_one_seed_has_no_bounds():
-    ci = mean_ci([0.8])
-    assert ci.mean == 0.8 and ci.n == 1
-    assert math.isnan(ci.low) and math.isnan(ci.high)
+# --------------------------------------------------------------------------- cells
 
 
 def test_cell_stats_groups_seeds_of_a_cell():
@@ -115,11 +107,11 @@ def test_width_effect_recovers_the_planted_gain_per_doubling_at_each_depth_and_p
         assert (e.estimate.low, e.estimate.high) == pytest.approx(t_interval(seeds))
         assert e.levels == (8, 16, 32, 64) and e.step == "doubling" and not e.pooled
     # A balanced grid: the common within-depth slope is the mean of the per-depth slopes.
-    assert pooled.pooled and pooled.at == {}
+    assert pooled.pooled and pooled.at == {} and pooled.pooled_over == ("depth",)
     assert pooled.estimate.mean == pytest.approx(0.02)
     assert pooled.per_seed == pytest.approx({s: 0.02 + n for s, n in zip(SEEDS, SLOPE_NOISE,
                                                                           strict=True)})
-    assert analysis.pooled("width") is pooled
+    assert analysis.pooled("width") == [pooled]
 
 
 def test_depth_effect_recovers_the_planted_gain_per_block_despite_seed_offsets():
@@ -137,41 +129,147 @@ def test_depth_effect_recovers_the_planted_gain_per_block_despite_seed_offsets()
 # --------------------------------------------------------------------------- scaling law
 
 
-SIZES = np.repeat(np.geomspace(1e4, 1e7, 8), 3)
-
-
-def test_power_law_with_floor_recovers_the_exponent_within_5_percent():
-    rng = np.random.default_rng(0)
-    err = 2.0 * SIZES ** -0.35 + 0.08 + rng.normal(0, 0.001, SIZES.size)
-    fit = fit_power_law(SIZES, err, family="cnn")
-    assert fit is not None and fit.form == POWER_WITH_FLOOR
-    assert fit.alpha == pytest.approx(0.35, rel=0.05)
-    assert fit.c == pytest.approx(0.08, abs=0.005)
-    assert fit.alpha_se > 0 and fit.c_se > 0 and fit.dof == SIZES.size - 3
-    assert fit.predict(np.array([1e5]))[0] == pytest.approx(2.0 * 1e5 ** -0.35 + 0.08, rel=0.02)
-
-
-def test_without_a_floor_the_fit_is_a_log_log_line_and_says_so():
-    rng = np.random.default_rng(1)
-    err = 0.5 * SIZES ** -0.2 * np.exp(rng.normal(0, 0.01, SIZES.size))
-    fit = fit_power_law(SIZES, err, family="dense", against="flops")
-    assert fit is not None and fit.form == LOG_LOG and fit.c == 0
-    assert fit.alpha == pytest.approx(0.2, rel=0.05)
-    assert fit.alpha_ci[0] < 0.2 < fit.alpha_ci[1]
-    assert "log-log" in fit.note
-
-
-def test_two_sizes_give_no_fit_and_three_give_no_floor():
-    assert fit_power_law([1e3, 1e3, 1e4, 1e4], [0.3, 0.31, 0.2, 0.21]) is None
-    fit = fit_power_law([1e3, 1e4, 1e5], [0.3, 0.2, 0.15])
-    assert fit is not None and fit.form == LOG_LOG and "only 3 sizes" in fit.note
-
-
-def test_analyze_fits_each_family_against_params_and_flops():
+def test_analyze_fits_each_family_on_cell_means_and_again_per_depth():
     analysis = analyze(cnn_grid(planted(lambda d: 0.02, -0.01)))
-    assert {(f.family, f.against) for f in analysis.fits} == {("cnn", "params"),
-                                                               ("cnn", "flops")}
-    assert analysis.fit("cnn", "params").n_points == 4 * 3 * len(SEEDS)
+    assert {(f.family, f.against, f.by) for f in analysis.fits} == {
+        ("cnn", a, by) for a in ("params", "flops") for by in ((), ("depth",))}
+    whole = analysis.fit("cnn", "params")
+    assert whole.by == () and whole.n_cells == 12 and whole.n_points == 12 * len(SEEDS)
+    assert [f.at for f in analysis.fits if f.by and f.against == "params"] == [
+        {"depth": d} for d in (1, 2, 3)]
+    assert whole.alpha_boot.n_resamples == 1000
+    assert whole.lack_of_fit is not None and whole.lack_of_fit.df_pure == 12 * 2
+
+
+def test_cell_level_bootstrap_is_wider_than_a_fit_to_every_seed_as_a_point():
+    """Cells deviate from the law (architecture beyond size) and each seed shifts every
+    cell: a fit to all 3 x 10 points as if independent claims more precision than 10 cells
+    give. Resampling cells, and seeds within them, keeps that uncertainty."""
+    rng = np.random.default_rng(0)
+    cell_effect, seed_effect = rng.normal(0, 0.15, 10), (-0.01, 0.0, 0.012)
+    recs = []
+    for j, w in enumerate(2 ** k for k in range(2, 12)):
+        for s in SEEDS:
+            err = (0.5 * (100 * w * w) ** -0.2 * math.exp(cell_effect[j]) + seed_effect[s]
+                   + rng.normal(0, 0.005))
+            recs.append(record(len(recs), "cnn", {"width": w}, s, 1 - err, params=100 * w * w))
+    cells = cell_stats(recs)
+    fit = fit_cells(cells, "params")
+    points = fit_power_law([c.param_count for c in cells for _ in c.seeds],
+                           [1 - a for c in cells for a in c.test_per_seed])
+    assert fit.law.form == points.form
+    point_width = points.alpha_ci[1] - points.alpha_ci[0]
+    assert fit.alpha_boot.high - fit.alpha_boot.low > 1.15 * point_width
+    assert fit.alpha_boot.low < fit.law.alpha < fit.alpha_boot.high
+
+
+# --------------------------------------------------------------------------- training settings
+
+
+def lr_grid() -> list[TrialRecord]:
+    """+2 pp per doubling of width at the good learning rate, nothing at the bad one."""
+    out: list[TrialRecord] = []
+    for lr, gain in ((1e-3, 0.02), (1e-1, 0.0)):
+        for w in (8, 16, 32, 64):
+            for d in (1, 2):
+                for s in SEEDS:
+                    acc = 0.7 + SEED_OFFSET[s] + (gain + SLOPE_NOISE[s]) * math.log2(w / 8)
+                    out.append(record(len(out), "cnn", {"width": w, "depth": d}, s, acc,
+                                      params=w * 1000 * d, train={"learning_rate": lr}))
+    return out
+
+
+def test_a_swept_learning_rate_is_analysed_per_setting_never_averaged():
+    analysis = analyze(lr_grid())
+    pooled = analysis.pooled("width")
+    assert [e.at for e in pooled] == [{"learning_rate": 1e-3}, {"learning_rate": 1e-1}]
+    assert [e.estimate.mean for e in pooled] == pytest.approx([0.02, 0.0], abs=1e-12)
+    per_depth = [e for e in analysis.width if not e.pooled]
+    assert {(e.at["depth"], e.at["learning_rate"]) for e in per_depth} == {
+        (d, lr) for d in (1, 2) for lr in (1e-3, 1e-1)}
+    for e in per_depth:
+        assert e.estimate.mean == pytest.approx(0.02 if e.at["learning_rate"] == 1e-3 else 0,
+                                                abs=1e-12)
+    # Nothing anywhere reports the +1 pp that averaging the two rates would give.
+    effects = [*analysis.width, *analysis.depth, *analysis.interactions]
+    assert all(abs(e.estimate.mean - 0.01) > 1e-3 for e in effects)
+    assert {tuple(f.at.items()) for f in analysis.fits if not f.by} == {
+        (("learning_rate", 1e-3),), (("learning_rate", 1e-1),)}
+
+
+def test_interaction_is_recovered_per_seed_with_its_interval():
+    """The gain per doubling grows by 0.5 pp per block (plus per-seed noise)."""
+    def acc(w: int, d: int, s: int) -> float:
+        return (0.6 + SEED_OFFSET[s] + 0.01 * math.log2(w) - 0.01 * d
+                + (0.005 + SLOPE_NOISE[s]) * math.log2(w) * d)
+    (found,) = analyze(cnn_grid(acc)).interactions
+    assert found.widths == (8, 16, 32, 64) and found.depths == (1, 2, 3) and found.at == {}
+    assert found.estimate.mean == pytest.approx(0.005)
+    assert found.per_seed == pytest.approx({s: 0.005 + n for s, n in zip(SEEDS, SLOPE_NOISE,
+                                                                           strict=True)})
+    assert (found.estimate.low, found.estimate.high) == pytest.approx(
+        t_interval([0.005 + n for n in SLOPE_NOISE]))
+
+
+def test_selection_follows_validation_when_validation_and_test_disagree():
+    recs = [record(s, "cnn", {"width": 8, "depth": 1}, s, 0.90, val=0.80) for s in SEEDS]
+    recs += [record(10 + s, "cnn", {"width": 16, "depth": 1}, s, 0.85, val=0.82)
+             for s in SEEDS]
+    cells = cell_stats(recs)
+    assert max(cells, key=lambda c: c.test.mean).cell == "cnn:width=8,depth=1"
+    assert best_cell(cells).cell == "cnn:width=16,depth=1"
+
+
+# --------------------------------------------------------------------------- convergence
+
+
+def test_convergence_diagnostic_counts_seeds_and_spots_a_still_rising_curve():
+    train = {"stop": "converged", "epochs": 6, "patience": 2, "min_delta": 0.001}
+    rising = (0.70, 0.75, 0.78, 0.80, 0.81, 0.83)  # hit the epoch limit, still gaining 2 pp
+    stopped = (0.70, 0.80, 0.82, 0.82, 0.819)
+    recs = [record(0, "cnn", {"width": 8}, 0, 0.8, curve=stopped, converged=True,
+                   train=train, train_accuracy=0.86),
+            record(1, "cnn", {"width": 8}, 1, 0.8, curve=rising, converged=False,
+                   train=train, train_accuracy=0.84),
+            record(2, "cnn", {"width": 8}, 2, 0.8, curve=stopped, converged=True,
+                   train=train, train_accuracy=0.85)]
+    diag = convergence(recs)
+    assert (diag.converged, diag.seeds, diag.fraction) == (2, 3, pytest.approx(2 / 3))
+    assert diag.median_epochs == 5 and diag.last_gain == pytest.approx(0.02)
+    assert diag.still_improving
+    (cell,) = cell_stats(recs)
+    assert cell.convergence == diag and cell.gap == pytest.approx(0.85 - 0.8)
+    analysis = analyze(recs)
+    assert analysis.not_converged() == [cell] and analysis.still_improving() == [cell]
+
+    flat = (0.70, 0.80, 0.82, 0.8205)  # the last epoch gained less than min_delta
+    (flat_cell,) = cell_stats([dataclasses.replace(r, converged=False, val_curve=flat)
+                               for r in recs])
+    assert flat_cell.convergence.converged == 0 and not flat_cell.convergence.still_improving
+    old = convergence([dataclasses.replace(r, converged=None) for r in recs])
+    assert old.converged is None and old.fraction is None
+
+
+# --------------------------------------------------------------------------- compute
+
+
+def test_compute_frontier_picks_the_cheap_cell_early_and_the_big_cell_late():
+    small = (0.80, 0.84, 0.85, 0.85)  # 1000 params: 2000 FLOPs, 6000 training FLOPs/image
+    big = (0.70, 0.86, 0.89, 0.90)    # 10x the FLOPs per epoch
+    recs = [record(s, "cnn", {"width": 8}, s, 0.85, params=1000, curve=small)
+            for s in SEEDS]
+    recs += [record(10 + s, "cnn", {"width": 80}, s, 0.9, params=10_000, curve=big)
+             for s in SEEDS]
+    curves = compute_curves(recs, images=100)
+    assert curves[0].compute == (6e5, 1.2e6, 1.8e6, 2.4e6)
+    frontier = compute_frontier(curves)
+    assert [(p.cell, p.epoch) for p in frontier] == [
+        ("cnn:width=8", 1), ("cnn:width=8", 2), ("cnn:width=8", 3),
+        ("cnn:width=80", 2), ("cnn:width=80", 3), ("cnn:width=80", 4)]
+    assert best_at(frontier, 5e6).cell == "cnn:width=8"   # the big cell's epoch 1 is worse
+    assert best_at(frontier, 1.2e7).cell == "cnn:width=80"
+    assert best_at(frontier, 1e5) is None
+    assert analyze(recs, images=100).frontier == tuple(frontier)
 
 
 # --------------------------------------------------------------------------- CNN vs dense
@@ -185,19 +283,52 @@ def test_cnn_vs_dense_pairs_the_closest_cnn_by_parameter_ratio_on_common_seeds()
     dense = (0.78, 0.79, 0.80)
     recs += [record(10 + s, "dense", {"units": 3}, s, a, params=2300)
              for s, a in enumerate(dense)]
-    (cmp,) = compare_cnn_dense(cell_stats(recs))
-    assert cmp.cnn == "cnn:width=40,depth=1" and cmp.dense == "dense:units=3"
-    assert cmp.seeds == SEEDS
-    assert cmp.difference.mean == pytest.approx(0.02)
+    by_params, by_flops = compare_cnn_dense(cell_stats(recs))
+    assert by_params.matched_on == "params" and by_flops.matched_on == "flops"
+    assert by_params.cnn == "cnn:width=40,depth=1" and by_params.dense == "dense:units=3"
+    assert by_params.seeds == SEEDS
+    assert by_params.difference.mean == pytest.approx(0.02)
     expected = stats.ttest_rel(cnn_acc[5000], dense)
-    assert cmp.t == pytest.approx(expected.statistic)
-    assert cmp.p_value == pytest.approx(expected.pvalue)
+    assert by_params.t == pytest.approx(expected.statistic)
+    assert by_params.p_value == pytest.approx(expected.pvalue)
+    # Two tests in the family: Holm doubles the smaller p-value.
+    assert by_params.p_holm == pytest.approx(min(1, 2 * min(by_params.p_value,
+                                                             by_flops.p_value)))
+    assert by_params.runner_up == "cnn:width=8,depth=1"
+
+
+def test_flops_matching_and_a_conclusion_that_hangs_on_the_match():
+    """A dense net has ~2 FLOPs per parameter, a CNN many more, so the two rules pick
+    different CNNs; the runner-up by parameters reverses the conclusion."""
+    def cnn(w: int, params: int, flops: int, accs: tuple[float, ...]) -> list[TrialRecord]:
+        return [dataclasses.replace(record(100 * w + s, "cnn", {"width": w, "depth": 1}, s, a,
+                                           params=params), flops=flops)
+                for s, a in zip(SEEDS, accs, strict=True)]
+    recs = [*cnn(4, 2_000, 4_000, (0.70, 0.72, 0.71)),         # FLOPs-matched: worse
+            *cnn(16, 9_000, 900_000, (0.90, 0.92, 0.905)),     # closest by parameters
+            *cnn(8, 12_000, 1_000_000, (0.85, 0.855, 0.853))]  # second by parameters
+    recs += [record(10 + s, "dense", {"units": 8}, s, a, params=10_000)
+             for s, a in zip(SEEDS, (0.85, 0.86, 0.855), strict=True)]
+    by_params, by_flops = compare_cnn_dense(cell_stats(recs))
+    assert (by_params.cnn, by_params.cnn_size, by_params.dense_size) == (
+        "cnn:width=16,depth=1", 9_000, 10_000)
+    assert (by_flops.cnn, by_flops.cnn_size, by_flops.dense_size) == (
+        "cnn:width=4,depth=1", 4_000, 20_000)
+    assert by_params.difference.mean > 0 and by_flops.difference.mean < 0
+    assert by_params.runner_up == "cnn:width=8,depth=1"
+    assert by_params.p_holm < 0.05 and not by_params.runner_up_p_holm < 0.05
+    assert by_params.fragile
+    # Holm of the family {runner-up, FLOPs match}: the larger p-value is max(its own p,
+    # twice the smaller), here the runner-up's own.
+    assert by_flops.p_value < by_params.runner_up_p
+    assert by_params.runner_up_p_holm == pytest.approx(
+        max(by_params.runner_up_p, 2 * by_flops.p_value))
 
 
 def test_cnn_vs_dense_uses_only_seeds_both_completed():
     recs = [record(s, "cnn", {"width": 8, "depth": 1}, s, 0.8 + s / 100) for s in SEEDS]
     recs += [record(10 + s, "dense", {"units": 64}, s, 0.7) for s in (0, 1)]
-    (cmp,) = compare_cnn_dense(cell_stats(recs))
+    cmp = compare_cnn_dense(cell_stats(recs))[0]
     assert cmp.seeds == (0, 1)
     assert cmp.difference.mean == pytest.approx(0.105)
 

@@ -1,10 +1,10 @@
 import optuna
 import pytest
 
+from search.config import TrainConfig
 from search.data import load_splits
 from search.objective import Objective
 from search.presets import StudySpec
-from search.train import TrainConfig
 from spaces.space import Space
 
 

@@ -36,7 +36,8 @@ from storage.studies import IDENTITY
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts"
 SCALING_KEYS = ("accuracy-vs-width", "accuracy-vs-depth", "accuracy-heatmap",
-                "error-vs-params", "error-vs-flops", "pareto-front", "validation-curves")
+                "error-vs-params", "error-vs-flops", "pareto-front", "validation-curves",
+                "compute-frontier")
 OPTUNA_KEYS = ("optimization-history", "param-importances", "parallel-coordinate")
 
 
@@ -113,12 +114,26 @@ def test_grid_report_writes_files_captions_and_dashboard_data(tmp_path: Path):
     assert data["width_effects"][-1]["estimate"]["mean"] == pytest.approx(0.02)
     assert {(f["family"], f["against"]) for f in data["fits"]} == {
         (f, a) for f in ("cnn", "dense") for a in ("params", "flops")}
-    assert len(data["cnn_vs_dense"]) == 3 and data["incomplete_cells"] == []
+    assert [(c["dense"], c["matched_on"]) for c in data["cnn_vs_dense"]] == [
+        (f"dense:units={u}", on) for on in ("params", "flops") for u in (32, 128, 512)]
+    assert {"p_holm", "runner_up", "runner_up_p_holm", "fragile"} <= data["cnn_vs_dense"][0].keys()
+    assert data["incomplete_cells"] == []
     assert any(line.startswith("width effect: +2.0 pp") for line in data["headline"])
+    assert data["headline"][0] == ("budget: training images not recorded, epochs not recorded, "
+                                   "3 seed(s)")
+    assert data["headline"][1].startswith("convergence: 0 of 9 cells not converged")
+    assert data["width_depth_interactions"][0]["estimate"]["mean"] == pytest.approx(0)
+    assert data["fits"][0]["alpha_boot"]["n_resamples"] == 1000
+    assert data["compute_frontier"] and data["training_images"] is None
+    for title in ("Convergence", "Scaling-law fits", "Width x depth interaction",
+                  "CNN vs dense at matched parameters and FLOPs (paired t, Holm-adjusted)",
+                  "Training-compute frontier", "train - val"):
+        assert f"{title}" in page, title
 
     rows = list(csv.DictReader(io.StringIO(paths.cells_csv.read_text())))
     assert len(rows) == 9 and {r["n"] for r in rows} == {"3"}
     assert rows[0]["width"] == "4" and rows[0]["depth"] == "1"
+    assert rows[0]["generalisation_gap"] == "" and rows[0]["seeds_converged"] == ""
 
     detail = dashboard_detail(optuna_dashboard.wsgi(storage), "synthetic-grid")
     assert {g["id"] for g in detail["plotly_graph_objects"]} == set(SCALING_KEYS)
@@ -135,6 +150,20 @@ def test_search_report_adds_optunas_figures_but_keeps_them_out_of_the_dashboard(
     assert "the best, 0.7620, came at trial 16." in page
     detail = dashboard_detail(optuna_dashboard.wsgi(storage), "synthetic-search")
     assert {g["id"] for g in detail["plotly_graph_objects"]} == set(SCALING_KEYS)
+
+
+def test_the_budget_comes_from_the_identity_and_scales_the_compute_frontier(tmp_path: Path):
+    study = synthetic_study(optuna.storages.InMemoryStorage(), "grid")
+    study.set_user_attr(IDENTITY, json.dumps({"mode": "grid", "dataset": "fashion_mnist",
+                                              "train_subset": 600}))
+    data = json.loads(write_report(study, tmp_path, dashboard=False).scaling_json.read_text())
+    assert data["training_images"] == 600
+    assert data["budget"].startswith("600 training images")
+    first = data["compute_frontier"][0]
+    cell = next(c for c in data["cells"] if c["cell"] == first["cell"])
+    assert first["compute"] == 3 * cell["flops"] * 600 * first["epoch"]
+    paths = write_report(study, tmp_path, dashboard=False, budget="50,000 training images")
+    assert paths.headline[0].startswith("budget: 50,000 training images, ")
 
 
 def test_report_of_a_study_without_completed_trials_is_an_error(tmp_path: Path):
@@ -236,7 +265,11 @@ def test_report_writes_pngs_and_tables_for_the_real_study(report_files: ReportPa
     assert len(rows) == 6 and {r["n"] for r in rows} == {"2"}
     data = json.loads(report_files.scaling_json.read_text())
     assert len(data["width_effects"]) == 3 and len(data["depth_effects"]) == 3
-    assert [c["dense"] for c in data["cnn_vs_dense"]] == ["dense:units=32", "dense:units=128"]
+    assert [(c["dense"], c["matched_on"]) for c in data["cnn_vs_dense"]] == [
+        (f"dense:units={u}", on) for on in ("params", "flops") for u in (32, 128)]
+    assert data["training_images"] == 600 and data["headline"][0].startswith(
+        "budget: 600 training images, 1 epoch, 2 seed(s)")
+    assert {c["convergence"]["converged"] for c in data["cells"]} <= {0, None}
 
 
 def _lists(base: str, name: str) -> bool:

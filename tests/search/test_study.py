@@ -142,3 +142,27 @@ def test_keras_tuner_engine_through_the_cli(tmp_path):
     grid = cli("run", "--preset", "scaling", "--engine", "keras-tuner", "--out", str(tmp_path))
     assert grid.returncode == 2
     assert "KerasTuner needs a search preset" in grid.stderr.strip().splitlines()[-1]
+
+
+NO_TENSORFLOW = """
+import contextlib, io, sys
+from search import study
+with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(SystemExit):
+    code = study.main(sys.argv[1:])
+loaded = sorted(m for m in ("tensorflow", "keras") if m in sys.modules)
+print("loaded:", ",".join(loaded) or "none")
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("command", [["--help"], ["run", "--preset", "nope"], ["list"],
+                                     ["report", "--study-name", "s"]])
+def test_commands_that_do_not_train_never_import_tensorflow(tiny_study, command):
+    import subprocess
+    import sys
+
+    tmp, url, _, _ = tiny_study
+    extra = [] if command[0] in ("--help", "run") else ["--storage", url, "--out", str(tmp / "R")]
+    done = subprocess.run([sys.executable, "-c", NO_TENSORFLOW, *command, *extra],
+                          capture_output=True, text=True, timeout=300)
+    assert done.stdout.strip().splitlines()[-1] == "loaded: none", done.stderr

@@ -6,8 +6,9 @@ import keras
 import pytest
 
 import spaces
+from search.config import ConfigError, TrainConfig, split_values
 from search.data import load_splits
-from search.train import ConfigError, TrainConfig, TrainingDiverged, split_values, train
+from search.train import TrainingDiverged, train
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,84 @@
+"""How a model is trained, as plain data: the training settings a preset or a space sets.
+
+Kept apart from :mod:`search.train` (TensorFlow) so that commands that only read or check
+settings (``--help``, preset validation, ``list``, ``report``) start without TensorFlow.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from typing import Any
+
+OPTIMIZERS = ("adam", "adamw", "sgd")
+SCHEDULES = ("constant", "cosine", "plateau")
+STOPS = ("epochs", "converged")
+AUGMENTS = ("none", "flip", "shift", "flip+shift")
+SCALINGS = ("unit", "symmetric")
+
+
+class ConfigError(ValueError):
+    """A training setting is invalid; ``str(e)`` is a one-line message."""
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """How a model is trained; every field can be set by a preset or varied by a space.
+
+    ``stop = "epochs"`` trains exactly ``epochs`` epochs and reports the last. ``stop =
+    "converged"`` trains at most ``epochs`` epochs, stops once validation accuracy has not
+    improved by more than ``min_delta`` for ``patience`` epochs, and restores the best
+    epoch's weights (Keras' EarlyStopping): the net is measured at its best, not wherever
+    a budget happened to end.
+    """
+
+    epochs: int = 3
+    batch_size: int = 128
+    optimizer: str = "adam"
+    learning_rate: float = 1e-3
+    lr_schedule: str = "constant"
+    weight_decay: float = 0.0
+    augment: str = "none"
+    input_scaling: str = "unit"
+    stop: str = "epochs"
+    patience: int = 4
+    min_delta: float = 0.0
+
+    def __post_init__(self) -> None:
+        for name in ("epochs", "batch_size", "patience"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+                raise ConfigError(f"{name} must be a positive integer, got {value!r}")
+        if not isinstance(self.learning_rate, int | float) or not self.learning_rate > 0:
+            raise ConfigError(f"learning_rate must be > 0, got {self.learning_rate!r}")
+        if not isinstance(self.weight_decay, int | float) or self.weight_decay < 0:
+            raise ConfigError(f"weight_decay must be >= 0, got {self.weight_decay!r}")
+        if not isinstance(self.min_delta, int | float) or not 0 <= self.min_delta < 1:
+            raise ConfigError(f"min_delta must be in [0, 1), got {self.min_delta!r}")
+        for name, allowed in (("optimizer", OPTIMIZERS), ("lr_schedule", SCHEDULES),
+                              ("stop", STOPS),
+                              ("augment", AUGMENTS), ("input_scaling", SCALINGS)):
+            if getattr(self, name) not in allowed:
+                raise ConfigError(f"{name} must be one of {', '.join(allowed)}, "
+                                  f"got {getattr(self, name)!r}")
+
+
+def epochs_text(train: Mapping[str, Any] | None) -> str:
+    """The epoch budget of stored training settings in words (a ``TrainConfig.__dict__``)."""
+    if not train:
+        return "epochs not recorded"
+    if train.get("stop") == "converged":
+        return (f"trained to convergence (patience {train.get('patience')}, min_delta "
+                f"{train.get('min_delta')}, at most {train.get('epochs')} epochs)")
+    epochs = train.get("epochs")
+    return f"{epochs} epoch{'' if epochs == 1 else 's'}"
+
+
+TRAIN_FIELDS = frozenset(f.name for f in fields(TrainConfig))
+
+
+def split_values(values: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Split a trial's values into architecture fields and training fields."""
+    arch = {k: v for k, v in values.items() if k not in TRAIN_FIELDS}
+    train = {k: v for k, v in values.items() if k in TRAIN_FIELDS}
+    return arch, train

@@ -1,0 +1,145 @@
+"""Where a run stands: units done of the study's total, this worker's trials, elapsed, ETA.
+
+The ETA comes from a cost model calibrated on the study's own finished trials, because
+trial times in one grid span two orders of magnitude (a 2k-parameter net and a 450k one)
+and a rate of units per second would be wrong at every step: seconds per epoch are
+fitted as ``a + b x (forward FLOPs x training images)`` over the finished trials (least
+squares on relative error: the small, overhead-bound nets count as much as the large
+ones), each remaining unit is charged that times the epochs it is expected to run (the
+fixed count, or for converged training the mean epochs run so far), plus the mean time
+a trial spends outside ``fit`` (build, test evaluation, storage); the sum is shared by the
+workers running now. Rendering is tqdm's: a live bar on a terminal, plain lines otherwise.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable, Mapping
+from typing import TextIO
+
+import numpy as np
+import optuna
+from optuna.trial import FrozenTrial, TrialState
+from tqdm import tqdm
+
+from search.config import TrainConfig
+from storage import records as R
+
+
+def _clock(seconds: float) -> str:
+    seconds = max(0, round(seconds))
+    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+
+
+def epoch_seconds_model(finished: list[FrozenTrial], images: int
+                        ) -> Callable[[float], float] | None:
+    """Seconds per epoch as a function of forward FLOPs, from finished trials (or None)."""
+    points = [(t.user_attrs[R.FLOPS] * images, t.user_attrs[R.TRAIN_SECONDS]
+               / t.user_attrs[R.EPOCHS_RUN]) for t in finished
+              if t.user_attrs.get(R.EPOCHS_RUN) and t.user_attrs.get(R.FLOPS)]
+    if not points:
+        return None
+    x, y = np.array(points, dtype=float).T
+    if len(set(x)) >= 2:
+        b, a = np.polyfit(x, y, 1, w=1 / y)
+        if b >= 0:
+            return lambda work: max(a + b * work, 0.0)
+    rate = y.sum() / x.sum()  # one size seen so far: proportional
+    return lambda work: rate * work
+
+
+class Progress:
+    """Reports each finished trial and keeps one status line up to date.
+
+    ``cell_flops`` maps every grid cell to its forward FLOPs per example (empty for a
+    search, which has no ETA: its remaining architectures are not known).
+    """
+
+    def __init__(self, study: optuna.Study, train: TrainConfig, images: int,
+                 units: Mapping[str, int], cell_flops: Mapping[str, int],
+                 line: Callable[[FrozenTrial], str], stream: TextIO = sys.stdout) -> None:
+        self.study, self.train, self.images = study, train, images
+        self.units, self.cell_flops, self.line = units, cell_flops, line
+        self.stream, self.live = stream, stream.isatty()
+        self.start, self.mine, self.outside = time.monotonic(), 0, 0.0
+        self.epoch_text = ""
+        total = sum(units.values()) or None
+        self.bar = tqdm(total=total, file=stream, disable=not self.live, dynamic_ncols=True,
+                        bar_format="{n_fmt}/{total_fmt} units |{bar:20}| {postfix}",
+                        leave=False)
+        self._refresh()
+
+    def _settled(self, trials: list[FrozenTrial]) -> dict[tuple[str, int], FrozenTrial]:
+        return {(t.user_attrs.get(R.CELL), t.user_attrs.get(R.SEED)): t for t in trials
+                if t.state == TrialState.COMPLETE or t.user_attrs.get(R.FINAL_FAILURE)}
+
+    def eta(self, trials: list[FrozenTrial]) -> float | None:
+        """Seconds until every unit is settled, or None without a model yet."""
+        if not self.cell_flops:
+            return None
+        done = self._settled(trials)
+        finished = [t for t in done.values() if t.state == TrialState.COMPLETE]
+        model = epoch_seconds_model(finished, self.images)
+        if model is None:
+            return None
+        epochs = (float(np.mean([t.user_attrs[R.EPOCHS_RUN] for t in finished]))
+                  if self.train.stop == "converged" else float(self.train.epochs))
+        per_trial = self.outside / self.mine if self.mine else 0.0
+        remaining = sum((epochs * model(self.cell_flops[cell] * self.images) + per_trial)
+                        * sum(1 for s in range(seeds) if (cell, s) not in done)
+                        for cell, seeds in self.units.items())
+        running = [t for t in trials if t.state == TrialState.RUNNING]
+        for t in running:  # the part of a running trial that is already done
+            spent = time.time() - t.datetime_start.timestamp() if t.datetime_start else 0.0
+            cost = epochs * model(self.cell_flops.get(t.user_attrs.get(R.CELL), 0)
+                                  * self.images)
+            remaining -= min(spent, cost)
+        return max(remaining, 0.0) / max(1, len(running))
+
+    def status(self) -> str:
+        trials = self.study.get_trials(deepcopy=False)
+        parts = [f"this worker {self.mine}", f"elapsed {_clock(time.monotonic() - self.start)}"]
+        if self.cell_flops:
+            eta = self.eta(trials)
+            parts.append(f"ETA {_clock(eta)}" if eta is not None else "ETA after 1st trial")
+            self.bar.n = len(self._settled(trials))
+        else:
+            complete = [t for t in trials if t.state == TrialState.COMPLETE]
+            pruned = sum(t.state == TrialState.PRUNED for t in trials)
+            best = max((t.value for t in complete if t.value is not None), default=None)
+            self.bar.n = len(complete) + pruned
+            parts.append(f"best val {best:.4f}" if best is not None else "no trial done")
+            parts.append(f"{pruned} pruned")
+        if self.epoch_text:
+            parts.append(self.epoch_text)
+        return " · ".join(parts)
+
+    def _refresh(self) -> None:
+        if self.live:
+            self.bar.set_postfix_str(self.status())
+
+    def epoch(self, trial: int, epoch: int) -> None:
+        """Called after every epoch of the running trial (a Keras callback)."""
+        self.epoch_text = f"trial {trial} epoch {epoch + 1}/{self.train.epochs}"
+        self._refresh()
+
+    def trial_done(self, trial: FrozenTrial) -> None:
+        self.mine += 1
+        if trial.state == TrialState.COMPLETE:
+            wall = ((trial.datetime_complete - trial.datetime_start).total_seconds()
+                    if trial.datetime_complete and trial.datetime_start else 0.0)
+            self.outside += max(0.0, wall - trial.user_attrs.get(R.TRAIN_SECONDS, 0.0))
+        self.epoch_text = ""
+        if self.live:
+            self.bar.write(self.line(trial), file=self.stream)
+            self._refresh()
+        else:
+            done = len(self._settled(self.study.get_trials(deepcopy=False)))
+            total = sum(self.units.values())
+            head = f"{done}/{total} units · " if total else ""
+            print(f"{self.line(trial)}\n    {head}{self.status()}", file=self.stream,
+                  flush=True)
+
+    def close(self) -> None:
+        self.bar.close()

@@ -1,0 +1,57 @@
+"""The progress line's cost model and ETA on an in-memory study with known trial times."""
+
+import io
+
+import optuna
+import pytest
+from optuna.trial import TrialState
+
+from search.config import TrainConfig
+from search.progress import Progress, epoch_seconds_model
+
+IMAGES = 1000
+
+
+def finished(study, cell, seed, flops, seconds, epochs):
+    study.add_trial(optuna.trial.create_trial(
+        state=TrialState.COMPLETE, value=0.8,
+        user_attrs={"cell": cell, "seed": seed, "flops": flops, "train_seconds": seconds,
+                    "epochs_run": epochs}))
+
+
+def test_epoch_seconds_follow_a_line_in_flops_fitted_on_finished_trials():
+    study = optuna.create_study()
+    finished(study, "a", 0, 1_000, 4 * 3.0, 4)  # 3 s per epoch at 1e6 FLOPs x images
+    finished(study, "b", 0, 3_000, 2 * 7.0, 2)  # 7 s per epoch at 3e6
+    model = epoch_seconds_model(study.trials, IMAGES)
+    assert model(1_000 * IMAGES) == pytest.approx(3.0)
+    assert model(2_000 * IMAGES) == pytest.approx(5.0)  # a + b x work, a = 1, b = 2e-6
+
+
+def test_eta_charges_each_open_unit_its_predicted_epochs():
+    study = optuna.create_study()
+    finished(study, "a", 0, 1_000, 4 * 3.0, 4)
+    finished(study, "b", 0, 3_000, 2 * 7.0, 2)
+    units = {"a": 2, "b": 2, "c": 1}  # open: (a, 1), (b, 1), (c, 0)
+    flops = {"a": 1_000, "b": 3_000, "c": 2_000}
+    converged = Progress(study, TrainConfig(epochs=30, stop="converged"), IMAGES, units, flops,
+                         str, stream=io.StringIO())
+    # mean epochs run so far: 3; no time outside fit measured yet
+    assert converged.eta(study.trials) == pytest.approx(3 * (3.0 + 7.0 + 5.0))
+    fixed = Progress(study, TrainConfig(epochs=10), IMAGES, units, flops, str,
+                     stream=io.StringIO())
+    assert fixed.eta(study.trials) == pytest.approx(10 * (3.0 + 7.0 + 5.0))
+
+
+def test_plain_output_gives_each_trial_a_status_line():
+    study = optuna.create_study()
+    finished(study, "a", 0, 1_000, 4 * 3.0, 4)
+    out = io.StringIO()
+    progress = Progress(study, TrainConfig(epochs=4), IMAGES, {"a": 2}, {"a": 1_000},
+                        lambda t: f"trial {t.number}", stream=out)
+    progress.epoch(0, 2)
+    progress.trial_done(study.trials[0])
+    lines = out.getvalue().splitlines()
+    assert lines[0] == "trial 0"
+    assert lines[1].startswith("    1/2 units · this worker 1 · elapsed 0:00:0")
+    assert "ETA 0:00:12" in lines[1]  # one open unit: 4 epochs x 3 s
