@@ -151,9 +151,8 @@ def cell_stats(records: Iterable[TrialRecord]) -> list[CellStats]:
             test_per_seed=tuple(r.test_accuracy for r in rs),
             train_seconds=float(np.mean([r.train_seconds or 0.0 for r in rs])),
             trials=tuple(r.number for r in rs),
-            # KerasTuner's Hyperband rounds of one architecture share a cell: the longest
-            # round's settings are the ones a retrain should use.
-            train=max(rs, key=lambda r: (r.train or {}).get("epochs", 0)).train,
+            train=first.train,  # a cell's trials share their settings (KerasTuner rounds
+            # of one architecture are separate cells: their epochs are in the key)
             train_acc=mean_ci([r.train_accuracy for r in rs if r.train_accuracy is not None]),
             convergence=convergence(rs),
         ))

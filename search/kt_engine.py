@@ -31,9 +31,11 @@ How it fits together, and why:
   intermediate values (step = epoch index of the model, so a continued Hyperband round
   reports steps ``initial_epoch ..``), and the user attrs of an Optuna trial plus
   ``engine="keras-tuner"``, ``kt_trial_id``, ``kt_tuner`` and, for a continued round,
-  ``kt_parent_trial_id`` / ``kt_initial_epoch``. ``epochs`` counts the epochs trained *in
-  this trial* (the compute it cost). Test accuracy is evaluated once per trial by
-  ``train`` for reporting and never used for selection.
+  ``kt_parent_trial_id`` / ``kt_initial_epoch``. ``epochs_run`` counts the epochs trained
+  *in this trial* (the compute it cost); the cell key ends with ``epochs=N``, the epochs
+  its weights trained in all, so Hyperband's rounds of one architecture are separate
+  cells (a 1-epoch and a 9-epoch snapshot are never averaged as seeds). Test accuracy is
+  evaluated once per trial by ``train`` for reporting and never used for selection.
 - **Exactly once.** A trial is recorded in ``on_trial_end`` *before* KerasTuner saves its
   oracle. If the process dies between the two, KerasTuner re-runs the same trial id on
   resume, and the recorder skips ids already in the study (``kt_trial_id``). A trial
@@ -243,7 +245,10 @@ class _Recorder:
         size = spaces.cost(spaces.build(arch))
         keras.backend.clear_session()
         attrs: dict[str, Any] = {
-            R.FAMILY: self.space.family, R.CELL: cell_key(self.space.family, values),
+            # A round's weights have trained cfg.epochs epochs in all: the budget is part
+            # of the cell, so rounds of one architecture are never pooled as seeds.
+            R.FAMILY: self.space.family,
+            R.CELL: cell_key(self.space.family, {**values, "epochs": cfg.epochs}),
             R.SEED: int(kt_id), R.ARCH: arch.to_json(), R.TRAIN: json.dumps(cfg.__dict__),
             R.PARAM_COUNT: size.params, R.FLOPS: size.flops, R.ENGINE: ENGINE,
             R.HOST: platform.node(), **result_attrs(result), "kt_trial_id": kt_id,

@@ -28,7 +28,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow is impor
 import optuna
 
 from search import interrupt, presets
-from search.config import ConfigError, epochs_text
+from search.config import ConfigError, TrainConfig, epochs_text
 from search.data import DataError, load_splits
 from search.errors import ExportError, ReportError
 from spaces import SpecError
@@ -51,7 +51,7 @@ from storage.studies import (
     open_study,
 )
 
-COMMANDS = ("run", "list", "export", "report", "dashboard")
+COMMANDS = ("run", "list", "show", "export", "report", "dashboard")
 USAGE_ERRORS = (presets.PresetError, SpecError, ConfigError, StorageURLError, StudyNameError)
 RUNTIME_ERRORS = (DataError, StorageError, ExportError, ReportError)
 # Exit codes: 0 done (a grid: every unit settled), 1 data or storage error, 2 usage error,
@@ -93,6 +93,13 @@ def build_parser() -> argparse.ArgumentParser:
     lst.add_argument("--storage")
     lst.add_argument("--out", default="runs")
     lst.set_defaults(func=cmd_list)
+
+    show = sub.add_parser("show", help="a study's settings, trial counts, cells and best cell")
+    show.add_argument("--study-name", required=True)
+    show.add_argument("--storage")
+    show.add_argument("--out", default="runs")
+    show.add_argument("--csv", help="also write one row per trial (every attr) to this file")
+    show.set_defaults(func=cmd_show)
 
     exp = sub.add_parser("export", help="write the best architecture of a study")
     exp.add_argument("--study-name", required=True)
@@ -208,21 +215,72 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _printable(name: str) -> str:
+    """A name as one terminal line (names from other tools may hold anything)."""
+    return name if name.isprintable() else repr(name)
+
+
 def cmd_list(args: argparse.Namespace) -> int:
+    from search.analysis import best_cell, cell_stats
+
     storage = _existing_storage(args)
-    summaries = optuna.get_all_study_summaries(storage, include_best_trial=True)
+    summaries = optuna.get_all_study_summaries(storage, include_best_trial=False)
     if not summaries:
         print(f"no studies in {mask_url(_storage_url(args))}")
         return 0
-    print(f"{'study':<32}{'mode':<8}{'dataset':<15}{'complete':>9}{'trials':>8}{'best val':>10}")
+    print(f"{'study':<32}{'mode':<8}{'dataset':<15}{'complete':>9}{'trials':>8}"
+          f"  best cell (mean val over seeds)")
     for s in summaries:
         identity = json.loads(s.user_attrs.get(IDENTITY, "{}"))
         study = optuna.load_study(study_name=s.study_name, storage=storage)
-        complete = len(study.get_trials(deepcopy=False,
-                                        states=(optuna.trial.TrialState.COMPLETE,)))
-        best = f"{s.best_trial.value:.4f}" if s.best_trial else "—"
-        print(f"{s.study_name:<32}{identity.get('mode', '?'):<8}"
-              f"{identity.get('dataset', '?'):<15}{complete:>9}{s.n_trials:>8}{best:>10}")
+        records = trial_records(study)
+        cells = cell_stats(records)
+        best = best_cell(cells) if cells else None
+        best_text = f"{best.val.mean:.4f} {best.cell}" if best else "—"
+        print(f"{_printable(s.study_name):<32}{identity.get('mode', '?'):<8}"
+              f"{identity.get('dataset', '?'):<15}{sum(r.complete for r in records):>9}"
+              f"{s.n_trials:>8}  {best_text}")
+    return 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    from search.analysis import best_cell, cell_stats
+    from search.console import cell_table
+    from search.report import training_images
+
+    study = find_study(_existing_storage(args), args.study_name)
+    identity = json.loads(study.user_attrs.get(IDENTITY, "{}"))
+    trials = study.get_trials(deepcopy=False)
+    images = training_images(identity)
+    print(f"study {_printable(study.study_name)}: {identity.get('mode', '?')} on "
+          f"{identity.get('dataset', '?')}, "
+          f"{f'{images:,}' if images else 'unknown'} training images per epoch")
+    changed = identity.get("train", {})  # the identity keeps only non-default settings
+    print(f"training: {epochs_text({**TrainConfig().__dict__, **changed})}; settings "
+          f"other than the defaults: {json.dumps(changed)}")
+    for grid in identity.get("grids", []) or [identity.get("space") or {}]:
+        varying = ", ".join(f"{p['name']} {p.get('choices') or [p.get('low'), p.get('high')]}"
+                            for p in grid.get("params", []))
+        print(f"  {grid.get('family', '?')}: {varying}; fixed {json.dumps(grid.get('fixed', {}))}")
+    counts: dict[str, int] = {}
+    for t in trials:
+        counts[t.state.name] = counts.get(t.state.name, 0) + 1
+    print("trials: " + (", ".join(f"{n} {state}" for state, n in sorted(counts.items()))
+                        or "none"))
+    records = trial_records(study)
+    cells = cell_stats(records)
+    print("", cell_table(cells), sep="\n")
+    if cells:
+        best = best_cell(cells)
+        print(f"\nbest cell (mean validation accuracy over {best.n} seed(s)): {best.cell}, "
+              f"val {best.val.mean:.4f}, test {best.test.mean:.4f}")
+    if args.csv:
+        frame = study.trials_dataframe(multi_index=False)
+        try:
+            frame.to_csv(args.csv, index=False)
+        except OSError as exc:
+            raise ExportError(f"cannot write {args.csv}: {exc.strerror}") from None
+        print(f"wrote {args.csv} ({len(frame)} trials)")
     return 0
 
 

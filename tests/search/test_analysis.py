@@ -76,15 +76,6 @@ def test_cell_stats_groups_seeds_of_a_cell():
     assert cells[0].by_seed == {0: 0.5, 1: 0.51, 2: 0.52}
 
 
-def test_a_cell_exports_the_settings_of_its_longest_training():
-    """KerasTuner Hyperband rounds of one architecture share a cell; a retrain needs the
-    settings of the round that trained longest, whatever its seed."""
-    rounds = [dataclasses.replace(r, train={"epochs": e}) for r, e in
-              zip(cnn_grid(lambda w, d, s: 0.5, widths=(8,), depths=(2,)), (1, 3, 2),
-                  strict=True)]
-    assert cell_stats(rounds)[0].train == {"epochs": 3}
-
-
 # --------------------------------------------------------------------------- effects
 
 

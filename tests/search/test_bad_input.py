@@ -172,5 +172,5 @@ def test_an_unknown_command_is_one_line_listing_the_commands():
     done = cli.run("delete", "--study-name", "kept", timeout=60)
     assert done.returncode == 2
     assert done.stderr.strip().splitlines()[-1] == (
-        "error: unknown command 'delete': choose one of run, list, export, report, dashboard "
+        "error: unknown command 'delete': choose one of run, list, show, export, report, dashboard "
         "(see --help)")

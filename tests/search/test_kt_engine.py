@@ -39,7 +39,7 @@ TINY = Space.parse({
     "fixed": {"dense_units": 32},
 })
 ATTRS = {"family", "cell", "seed", "arch", "train", "param_count", "flops", "val_accuracy",
-         "test_accuracy", "epochs", "train_seconds", "engine", "kt_trial_id"}
+         "test_accuracy", "epochs_run", "train_seconds", "engine", "kt_trial_id"}
 
 
 @pytest.fixture(scope="module")
@@ -91,8 +91,9 @@ def test_random_search_is_stored_with_full_attrs_and_never_twice(tmp_path: Path,
         assert set(t.user_attrs) >= ATTRS
         a = t.user_attrs
         assert a["engine"] == ENGINE and a["kt_tuner"] == "random"
-        assert a["family"] == "cnn" and a["cell"] == cell_key("cnn", t.params)
-        assert a["seed"] == int(a["kt_trial_id"]) and a["epochs"] == 1
+        assert a["family"] == "cnn"
+        assert a["cell"] == cell_key("cnn", {**t.params, "epochs": 1})
+        assert a["seed"] == int(a["kt_trial_id"]) and a["epochs_run"] == 1
         assert t.value == a["val_accuracy"] and 0 <= a["test_accuracy"] <= 1
         assert json.loads(a["arch"])["dense_units"] == 32  # fixed values reach the model
         assert json.loads(a["train"])["learning_rate"] == t.params["learning_rate"]
@@ -128,17 +129,20 @@ def test_hyperband_continues_rounds_from_the_parent_checkpoint(tmp_path: Path, d
     expected_trials, expected_epochs = hyperband_epochs(3)
     trials = study_at(url, "hb").trials
     assert added == len(trials) == expected_trials
-    assert sum(t.user_attrs["epochs"] for t in trials) == expected_epochs
+    assert sum(t.user_attrs["epochs_run"] for t in trials) == expected_epochs
     continued = [t for t in trials if "kt_parent_trial_id" in t.user_attrs]
     assert continued, "one Hyperband iteration with max_epochs 3 promotes the best trials"
     for t in continued:
         start = t.user_attrs["kt_initial_epoch"]
         assert start > 0 and min(t.intermediate_values) == start
-        assert len(t.intermediate_values) == t.user_attrs["epochs"]
+        assert len(t.intermediate_values) == t.user_attrs["epochs_run"]
         # The stored settings count the parent's epochs too: what a retrain must match.
-        assert json.loads(t.user_attrs["train"])["epochs"] == start + t.user_attrs["epochs"]
+        assert json.loads(t.user_attrs["train"])["epochs"] == start + t.user_attrs["epochs_run"]
         parent = next(p for p in trials
                       if p.user_attrs["kt_trial_id"] == t.user_attrs["kt_parent_trial_id"])
         assert parent.params == t.params
+        # Rounds of one architecture are separate cells, never seeds of one cell.
+        assert parent.user_attrs["cell"] != t.user_attrs["cell"]
+        assert t.user_attrs["cell"].endswith(f",epochs={start + t.user_attrs['epochs_run']}")
     assert run_keras_tuner(spec, data, study_at(url, "hb"), "hyperband", tmp_path,
                            lambda t: None) == 0

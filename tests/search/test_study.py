@@ -86,6 +86,7 @@ def test_list_shows_the_study(tiny_study):
     assert listed.returncode == 0
     rows = [line.split() for line in listed.stdout.splitlines()[1:]]
     assert rows[0][:5] == ["s", "grid", "fashion_mnist", "15", "15"]
+    assert "best cell (mean val over seeds)" in listed.stdout.splitlines()[0]
 
 
 @pytest.mark.slow
@@ -166,3 +167,22 @@ def test_commands_that_do_not_train_never_import_tensorflow(tiny_study, command)
     done = subprocess.run([sys.executable, "-c", NO_TENSORFLOW, *command, *extra],
                           capture_output=True, text=True, timeout=300)
     assert done.stdout.strip().splitlines()[-1] == "loaded: none", done.stderr
+
+
+@pytest.mark.slow
+def test_show_prints_settings_counts_cells_and_the_best_cell_and_writes_a_csv(tiny_study):
+    import csv
+
+    tmp, url, _, _ = tiny_study
+    target = tmp / "trials.csv"
+    done = cli("show", "--study-name", "s", "--storage", url, "--csv", str(target))
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    assert "training: trained to convergence (patience 3, min_delta 0.002, at most 1 epochs)" in out
+    assert "trials: 15 COMPLETE" in out
+    assert "cnn:head=gap" not in out  # the head is fixed in this preset, not a cell key
+    assert "cnn:width=4,depth=1" in out and "dense:units=512" in out
+    assert "best cell (mean validation accuracy over 1 seed(s)): " in out
+    rows = list(csv.DictReader(target.open()))
+    assert len(rows) == 15
+    assert {"user_attrs_cell", "user_attrs_converged", "value_val_accuracy"} <= set(rows[0])
