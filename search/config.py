@@ -6,6 +6,7 @@ settings (``--help``, preset validation, ``list``, ``report``) start without Ten
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any
@@ -15,6 +16,15 @@ SCHEDULES = ("constant", "cosine", "plateau")
 STOPS = ("epochs", "converged")
 AUGMENTS = ("none", "flip", "shift", "flip+shift")
 SCALINGS = ("unit", "symmetric")
+
+
+# Far beyond any sensible study, and small enough for TensorFlow's int64 step counters.
+MAX_EPOCHS = 10_000
+MAX_BATCH_SIZE = 65_536
+
+
+def _finite(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 class ConfigError(ValueError):
@@ -45,14 +55,17 @@ class TrainConfig:
     min_delta: float = 0.0
 
     def __post_init__(self) -> None:
-        for name in ("epochs", "batch_size", "patience"):
+        for name, most in (("epochs", MAX_EPOCHS), ("batch_size", MAX_BATCH_SIZE),
+                           ("patience", MAX_EPOCHS)):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-                raise ConfigError(f"{name} must be a positive integer, got {value!r}")
-        if not isinstance(self.learning_rate, int | float) or not self.learning_rate > 0:
-            raise ConfigError(f"learning_rate must be > 0, got {self.learning_rate!r}")
-        if not isinstance(self.weight_decay, int | float) or self.weight_decay < 0:
-            raise ConfigError(f"weight_decay must be >= 0, got {self.weight_decay!r}")
+            if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= most:
+                raise ConfigError(f"{name} must be an integer from 1 to {most:,}, got {value!r}")
+        if not _finite(self.learning_rate) or not self.learning_rate > 0:
+            raise ConfigError(f"learning_rate must be a finite number > 0, "
+                              f"got {self.learning_rate!r}")
+        if not _finite(self.weight_decay) or self.weight_decay < 0:
+            raise ConfigError(f"weight_decay must be a finite number >= 0, "
+                              f"got {self.weight_decay!r}")
         if not isinstance(self.min_delta, int | float) or not 0 <= self.min_delta < 1:
             raise ConfigError(f"min_delta must be in [0, 1), got {self.min_delta!r}")
         for name, allowed in (("optimizer", OPTIMIZERS), ("lr_schedule", SCHEDULES),

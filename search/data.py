@@ -501,6 +501,9 @@ def _load_cached(name: str, directory: str, split_seed: int, train_subset: int |
     x_all, y_all, x_test, y_test = _read_raw(name, directory)
     rng = np.random.default_rng(split_seed)
     train_idx, val_idx = _stratified_split(y_all, _VAL_DENOMINATOR[name], rng)
+    if train_subset is not None and train_subset > len(train_idx):
+        raise DataError(f"train_subset {train_subset:,} exceeds the {len(train_idx):,} training "
+                        f"images {name} has after its validation split")
     if train_subset is not None and train_subset < len(train_idx):
         sub_rng = np.random.default_rng([split_seed, 1])
         n_val = round(train_subset * len(val_idx) / len(train_idx))

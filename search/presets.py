@@ -7,6 +7,7 @@ re-run with different settings is refused instead of silently mixing results.
 
 from __future__ import annotations
 
+import math
 import tomllib
 from dataclasses import dataclass, field, replace
 from importlib import resources
@@ -188,8 +189,8 @@ def _read(name_or_file: str) -> tuple[str, dict[str, Any]]:
 def _positive(name: str, value: Any, kind: type = int) -> Any:
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0 or (
-        kind is int and int(value) != value
+    if isinstance(value, bool) or not isinstance(value, int | float) or not (
+        math.isfinite(value) and value > 0 and (kind is float or int(value) == value)
     ):
         what = "a positive integer" if kind is int else "a positive number"
         raise PresetError(f"{name} must be {what}, got {value!r}")

@@ -158,8 +158,11 @@ def test_train_subset(tmp_path: Path) -> None:
     assert len(s.y_test) == 10
     again = load_splits("fashion_mnist", data_dir=tmp_path, train_subset=200, split_seed=1)
     assert _rows(again.x_train) != _rows(s.x_train)
-    big = load_splits("fashion_mnist", data_dir=tmp_path, train_subset=10_000)
-    assert (len(big.y_train), len(big.y_val)) == (500, 100)
+    whole = load_splits("fashion_mnist", data_dir=tmp_path, train_subset=500)
+    assert (len(whole.y_train), len(whole.y_val)) == (500, 100)
+    # More than there is would be recorded as a budget the study never had.
+    with pytest.raises(DataError, match="train_subset 10,000 exceeds the 500 training images"):
+        load_splits("fashion_mnist", data_dir=tmp_path, train_subset=10_000)
     for bad in (0, -5):
         with pytest.raises(DataError, match="train_subset"):
             load_splits("fashion_mnist", data_dir=tmp_path, train_subset=bad)

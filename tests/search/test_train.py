@@ -94,11 +94,15 @@ def test_values_split_into_architecture_and_training():
 
 @pytest.mark.parametrize(
     ("fields", "message"),
-    [({"epochs": 0}, "epochs must be a positive integer"),
-     ({"learning_rate": -1.0}, "learning_rate must be > 0"),
+    [({"epochs": 0}, "epochs must be an integer from 1 to 10,000, got 0"),
+     ({"epochs": 10**20}, "epochs must be an integer from 1 to 10,000"),
+     ({"batch_size": 10**11}, "batch_size must be an integer from 1 to 65,536"),
+     ({"learning_rate": -1.0}, "learning_rate must be a finite number > 0"),
+     ({"learning_rate": float("inf")}, "learning_rate must be a finite number > 0"),
+     ({"weight_decay": float("nan")}, "weight_decay must be a finite number >= 0"),
      ({"augment": "rotate"}, "augment must be one of"),
      ({"stop": "never"}, "stop must be one of epochs, converged"),
-     ({"patience": 0}, "patience must be a positive integer"),
+     ({"patience": 0}, "patience must be an integer from 1 to 10,000"),
      ({"min_delta": -0.1}, "min_delta must be in")],
 )
 def test_bad_training_settings(fields, message):
