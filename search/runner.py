@@ -70,7 +70,7 @@ def _end_failed(study: optuna.Study, trial: optuna.Trial, reason: str, final: bo
 
 def run_grid(study: optuna.Study, storage: optuna.storages.BaseStorage, spec: StudySpec,
              objective: Objective, created: bool, report: Report,
-             notice: Callable[[str], None] = print) -> int:
+             notice: Callable[[str], None] = print, drop_queue: bool = False) -> int:
     """Claim and run units until every cell x seed is settled; return trials run.
 
     When nothing is left to claim but other workers' units are still RUNNING, the worker
@@ -79,21 +79,29 @@ def run_grid(study: optuna.Study, storage: optuna.storages.BaseStorage, spec: St
     returns without a timeout or a ``--trials`` cap leaves the grid complete, also when it
     was restarted while its own previous run's trial still looked alive.
     In a grid, ``--trials`` caps the units this worker runs (the grid fixes the total).
+    Only the command's own units are run: units queued by a larger run (more seeds) stay
+    waiting, or with ``drop_queue`` are failed with the reason "dropped from the queue".
     """
     fail_stale(study, storage)
     if not created:
         wait_until_queued(study)
     units = spec.units()
-    claims.queue_missing(study, units)
+    claims.queue_missing(study, units, check=interrupt.check)
     mark_queued(study)  # also when a creator died before marking: later joiners need not wait
-    claimer = claims.Claimer(study, storage)
+    extra = claims.extra_waiting(study, units)
+    if extra and drop_queue:
+        notice(f"dropped {claims.drop(storage, extra)} queued unit(s) beyond this command's grid")
+    elif extra:
+        notice(f"{len(extra)} queued unit(s) beyond this command's grid (e.g. more seeds) stay "
+               "waiting; --drop-queue fails them")
+    claimer = claims.Claimer(study, storage, units)
     start, done, said = time.monotonic(), 0, None
     while not _timed_out(spec, start) and (spec.trials is None or done < spec.trials):
         interrupt.check()
         trial = claimer.claim()
         if trial is None:
             fail_stale(study, storage)  # a dead worker's unit goes back into the queue
-            if claims.queue_missing(study, units):
+            if claims.queue_missing(study, units, check=interrupt.check):
                 continue
             running = len(claims.open_units(study, units))
             if not running:

@@ -83,6 +83,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--train-subset", type=int, help="stratified subset of N training images")
     run.add_argument("--batch-size", type=int)
     run.add_argument("--out", default="runs", help="output folder (default: runs)")
+    run.add_argument("--drop-queue", action="store_true",
+                     help="grid: fail queued units this command does not ask for (e.g. the "
+                          "extra seeds of an earlier, larger run)")
     run.add_argument("--engine", choices=presets.ENGINES,
                      help="who samples a search preset (default: optuna)")
     run.add_argument("--tuner", choices=presets.TUNERS,
@@ -188,7 +191,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     start = time.monotonic()
     try:
         if grid:
-            ran = run_grid(study, storage, spec, objective, created, progress.trial_done)
+            ran = run_grid(study, storage, spec, objective, created, progress.trial_done,
+                           drop_queue=args.drop_queue)
         elif spec.engine == "keras-tuner":
             from search.kt_engine import run_keras_tuner
 

@@ -13,7 +13,7 @@ still completes once.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,7 +21,9 @@ import optuna
 from optuna.exceptions import UpdateFinishedTrialError
 from optuna.trial import TrialState
 
-from storage.records import CELL, DUPLICATE_OF, FINAL_FAILURE, SEED
+from storage.records import CELL, DUPLICATE_OF, FAIL_REASON, FINAL_FAILURE, SEED
+
+DROPPED = "dropped from the queue"
 
 LIVE = (TrialState.WAITING, TrialState.RUNNING, TrialState.COMPLETE)
 
@@ -43,11 +45,13 @@ def _key(trial: optuna.trial.FrozenTrial) -> tuple[Any, Any]:
     return (trial.user_attrs.get(CELL), trial.user_attrs.get(SEED))
 
 
-def queue_missing(study: optuna.Study, units: Iterable[Unit]) -> int:
+def queue_missing(study: optuna.Study, units: Iterable[Unit],
+                  check: Callable[[], None] = lambda: None) -> int:
     """Enqueue every unit that has no waiting, running or complete trial; return how many.
 
     A unit whose trial failed for good (``final_failure``: the same seed would fail again)
-    is settled too; one whose worker died or was interrupted is queued again.
+    is settled too; one whose worker died or was interrupted is queued again. ``check`` runs
+    before each enqueue (e.g. raising on Ctrl-C: queueing 10,000 units takes a while).
     """
     live = {_key(t) for t in study.get_trials(deepcopy=False)
             if t.state in LIVE or t.user_attrs.get(FINAL_FAILURE)}
@@ -55,10 +59,32 @@ def queue_missing(study: optuna.Study, units: Iterable[Unit]) -> int:
     for unit in units:
         if unit.key in live:
             continue
+        check()
         study.enqueue_trial(dict(unit.params), user_attrs={CELL: unit.cell, SEED: unit.seed})
         live.add(unit.key)
         added += 1
     return added
+
+
+def extra_waiting(study: optuna.Study, units: Iterable[Unit]
+                  ) -> list[optuna.trial.FrozenTrial]:
+    """Waiting trials of units this command does not ask for (e.g. seeds of a larger run)."""
+    wanted = {u.key for u in units}
+    return [t for t in study.get_trials(deepcopy=False, states=(TrialState.WAITING,))
+            if _key(t) not in wanted]
+
+
+def drop(storage: optuna.storages.BaseStorage, trials: Iterable[optuna.trial.FrozenTrial]
+         ) -> int:
+    """Fail waiting trials, with a reason; their units are queued again when asked for."""
+    dropped = 0
+    for t in trials:
+        try:
+            storage.set_trial_user_attr(t._trial_id, FAIL_REASON, DROPPED)
+            dropped += storage.set_trial_state_values(t._trial_id, TrialState.FAIL)
+        except UpdateFinishedTrialError:
+            continue  # claimed and finished by a worker in the meantime
+    return dropped
 
 
 def open_units(study: optuna.Study, units: Iterable[Unit]) -> list[Unit]:
@@ -79,9 +105,12 @@ class Claimer:
     the meantime are skipped by the atomic claim itself.
     """
 
-    def __init__(self, study: optuna.Study, storage: optuna.storages.BaseStorage) -> None:
+    def __init__(self, study: optuna.Study, storage: optuna.storages.BaseStorage,
+                 units: Iterable[Unit] | None = None) -> None:
         self.study = study
         self.storage = storage
+        # Only these units are claimed: a queue left by a larger run stays waiting.
+        self._wanted = None if units is None else {u.key for u in units}
         self._study_id = storage.get_study_id_from_name(study.study_name)
         self._count = 0
         self._waiting: deque[optuna.trial.FrozenTrial] = deque()
@@ -97,7 +126,8 @@ class Claimer:
     def _list(self) -> None:
         trials = self.study.get_trials(deepcopy=False)
         self._count = len(trials)  # trial numbers are 0 .. n-1
-        self._waiting = deque(t for t in trials if t.state == TrialState.WAITING)
+        self._waiting = deque(t for t in trials if t.state == TrialState.WAITING
+                              and (self._wanted is None or _key(t) in self._wanted))
         self._by_unit = {}
         for t in trials:
             if t.state in LIVE:

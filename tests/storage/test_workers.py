@@ -193,3 +193,26 @@ def test_a_grid_stopped_by_its_trial_cap_exits_incomplete(tmp_path):
     assert len(units_done(url)) == 3
     assert cli.run(*worker_args(tmp_path, url)).returncode == 0
     assert_exactly_once(url)
+
+
+@pytest.mark.slow
+def test_the_queue_follows_the_command_and_can_be_dropped(tmp_path):
+    """After a 2-seed run was stopped, a 1-seed run trains only seed 0; --drop-queue fails
+    the waiting seed-1 units, and a later 2-seed run queues and trains them again."""
+    url = f"sqlite:///{tmp_path}/studies.db"
+    two = worker_args(tmp_path, url)  # 4 cells x 2 seeds
+    one = [*two[: two.index("--seeds")], "--seeds", "1", *two[two.index("--seeds") + 2:]]
+    assert cli.run(*two, "--trials", "1").returncode == 3
+    done = cli.run(*one)
+    assert done.returncode == 0, done.stderr
+    assert "4 queued unit(s) beyond this command's grid (e.g. more seeds) stay waiting" in (
+        done.stdout)
+    assert {seed for _, seed in units_done(url)} == {0}
+    waiting = load(url).get_trials(states=(TrialState.WAITING,))
+    assert {t.user_attrs["seed"] for t in waiting} == {1} and len(waiting) == 4
+    dropped = cli.run(*one, "--drop-queue")
+    assert "dropped 4 queued unit(s)" in dropped.stdout
+    failed = load(url).get_trials(states=(TrialState.FAIL,))
+    assert [t.user_attrs["fail_reason"] for t in failed] == ["dropped from the queue"] * 4
+    assert cli.run(*two).returncode == 0
+    assert_exactly_once(url)
