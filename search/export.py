@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import platform
 from importlib import metadata
 from pathlib import Path
@@ -57,10 +58,25 @@ def summary(study_name: str, dataset: str | None, best: CellStats) -> dict[str, 
     }
 
 
+SUMMARY_WIDTH = 100
+
+
 def model_summary(arch: dict[str, Any]) -> str:
+    """Keras' model summary with every column. Keras renders it with rich, whose console
+    takes the terminal's width (80 columns when there is none) and cuts the table there,
+    dropping "Param #"; rich reads the width from $COLUMNS, so it is set for this call."""
     lines: list[str] = []
     model = spaces.build(spaces.from_dict(arch))
-    model.summary(print_fn=lambda line, **_: lines.append(line), line_length=96)
+    previous = os.environ.get("COLUMNS")
+    os.environ["COLUMNS"] = str(SUMMARY_WIDTH)
+    try:
+        model.summary(print_fn=lambda line, **_: lines.append(line),
+                      line_length=SUMMARY_WIDTH - 4)
+    finally:
+        if previous is None:
+            del os.environ["COLUMNS"]
+        else:
+            os.environ["COLUMNS"] = previous
     return "\n".join(lines)
 
 

@@ -77,6 +77,7 @@ def test_export_writes_the_best_architecture(tiny_study):
     assert data["train"]["epochs"] == 1
     md = (tmp / "E" / "s" / "best_architecture.md").read_text()
     assert "Keras model summary" in md and "Total params" in md
+    assert "Param #" in md  # the whole table, not cut at 80 columns
 
 
 @pytest.mark.slow
