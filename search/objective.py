@@ -50,16 +50,19 @@ def grid_flops(spec: StudySpec, data: Splits) -> dict[str, int]:
 class Objective:
     """Callable ``trial -> validation accuracy`` for both grid and search studies.
 
-    ``on_epoch(trial_number, epoch)`` is called after every epoch (0-based), for progress.
+    ``on_epoch(trial_number, epoch)`` is called after every epoch (0-based), for progress;
+    ``fit_verbose`` is Keras' ``fit`` verbosity (2: a line per epoch, for ``--verbose``).
     """
 
     def __init__(self, spec: StudySpec, data: Splits,
-                 on_epoch: Callable[[int, int], None] | None = None) -> None:
+                 on_epoch: Callable[[int, int], None] | None = None,
+                 fit_verbose: int = 0) -> None:
         self.spec = spec
         self.data = data
         self.cells: dict[str, Cell] = {c.key: c for c in spec.cells()}
         self.choices = spec.grid_choices()
         self.on_epoch = on_epoch
+        self.fit_verbose = fit_verbose
 
     def _plan(self, trial: optuna.Trial) -> tuple[str, str, dict[str, Any], int]:
         """Family, cell key, all values and seed of this trial."""
@@ -94,7 +97,8 @@ class Objective:
             hook = self.on_epoch
             callbacks.append(keras.callbacks.LambdaCallback(
                 on_epoch_end=lambda epoch, logs: hook(trial.number, epoch)))
-        result = train(arch, self.data, cfg, seed, callbacks=callbacks)
+        result = train(arch, self.data, cfg, seed, callbacks=callbacks,
+                       verbose=self.fit_verbose)
         for key, value in result_attrs(result).items():
             trial.set_user_attr(key, value)
         return result.val_accuracy

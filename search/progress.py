@@ -50,7 +50,7 @@ def epoch_seconds_model(finished: list[FrozenTrial], images: int
 
 
 class Progress:
-    """Reports each finished trial and keeps one status line up to date.
+    """Reports each finished trial and keeps one status line up to date (``quiet``: neither).
 
     ``cell_flops`` maps every grid cell to its forward FLOPs per example (empty for a
     search, which has no ETA: its remaining architectures are not known).
@@ -58,10 +58,12 @@ class Progress:
 
     def __init__(self, study: optuna.Study, train: TrainConfig, images: int,
                  units: Mapping[str, int], cell_flops: Mapping[str, int],
-                 line: Callable[[FrozenTrial], str], stream: TextIO = sys.stdout) -> None:
+                 line: Callable[[FrozenTrial], str], stream: TextIO = sys.stdout,
+                 quiet: bool = False) -> None:
         self.study, self.train, self.images = study, train, images
         self.units, self.cell_flops, self.line = units, cell_flops, line
-        self.stream, self.live = stream, stream.isatty()
+        self.stream, self.quiet = stream, quiet
+        self.live = stream.isatty() and not quiet
         self.start, self.mine, self.outside = time.monotonic(), 0, 0.0
         self.epoch_text = ""
         total = sum(units.values()) or None
@@ -131,6 +133,8 @@ class Progress:
                     if trial.datetime_complete and trial.datetime_start else 0.0)
             self.outside += max(0.0, wall - trial.user_attrs.get(R.TRAIN_SECONDS, 0.0))
         self.epoch_text = ""
+        if self.quiet:
+            return
         if self.live:
             self.bar.write(self.line(trial), file=self.stream)
             self._refresh()

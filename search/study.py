@@ -83,6 +83,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--train-subset", type=int, help="stratified subset of N training images")
     run.add_argument("--batch-size", type=int)
     run.add_argument("--out", default="runs", help="output folder (default: runs)")
+    loud = run.add_mutually_exclusive_group()
+    loud.add_argument("--quiet", action="store_true",
+                      help="no trial or progress lines: only warnings, errors and the summary")
+    loud.add_argument("--verbose", action="store_true",
+                      help="also Keras' line per epoch and Optuna's own trial log")
     run.add_argument("--drop-queue", action="store_true",
                      help="grid: fail queued units this command does not ask for (e.g. the "
                           "extra seeds of an earlier, larger run)")
@@ -186,8 +191,9 @@ def cmd_run(args: argparse.Namespace) -> int:
               f"trials, {epochs_text(spec.train.__dict__)} each; completed ones are skipped")
     progress = Progress(study, spec.train, len(data.x_train),
                         {c.key: spec.seeds for c in spec.cells()},
-                        grid_flops(spec, data) if grid else {}, trial_line)
-    objective = Objective(spec, data, on_epoch=progress.epoch)
+                        grid_flops(spec, data) if grid else {}, trial_line, quiet=args.quiet)
+    objective = Objective(spec, data, on_epoch=progress.epoch,
+                          fit_verbose=2 if args.verbose else 0)
     start = time.monotonic()
     try:
         if grid:
@@ -351,7 +357,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not argv or argv[0] not in (*COMMANDS, "-h", "--help"):
         argv.insert(0, "run")  # options alone run the default preset
     args = build_parser().parse_args(argv)
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    optuna.logging.set_verbosity(optuna.logging.INFO if getattr(args, "verbose", False)
+                                 else optuna.logging.WARNING)
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
     # The runner beats for its trials itself (storage.heartbeat), outside Study.optimize.
     warnings.filterwarnings("ignore", message="Heartbeat of storage is supposed to be used")

@@ -142,6 +142,7 @@ def train(
     cfg: TrainConfig,
     seed: int,
     callbacks: Sequence[keras.callbacks.Callback] = (),
+    verbose: int = 0,
 ) -> TrainResult:
     """Train ``spec`` from scratch with ``seed``; raise TrainingDiverged on a non-finite loss.
 
@@ -160,7 +161,7 @@ def train(
             validation_data=(data.x_val, data.y_val),
             epochs=cfg.epochs,
             batch_size=cfg.batch_size,
-            verbose=0,
+            verbose=verbose,  # Keras: 2 prints one line per epoch
             callbacks=[keras.callbacks.TerminateOnNaN(), *schedule, *callbacks],
         )
         train_seconds = time.perf_counter() - start

@@ -55,3 +55,14 @@ def test_plain_output_gives_each_trial_a_status_line():
     assert lines[0] == "trial 0"
     assert lines[1].startswith("    1/2 units · this worker 1 · elapsed 0:00:0")
     assert "ETA 0:00:12" in lines[1]  # one open unit: 4 epochs x 3 s
+
+
+def test_quiet_prints_nothing_per_trial():
+    study = optuna.create_study()
+    finished(study, "a", 0, 1_000, 4 * 3.0, 4)
+    out = io.StringIO()
+    progress = Progress(study, TrainConfig(epochs=4), IMAGES, {"a": 2}, {"a": 1_000},
+                        lambda t: f"trial {t.number}", stream=out, quiet=True)
+    progress.trial_done(study.trials[0])
+    progress.close()
+    assert out.getvalue() == ""

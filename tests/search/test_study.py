@@ -187,3 +187,21 @@ def test_show_prints_settings_counts_cells_and_the_best_cell_and_writes_a_csv(ti
     rows = list(csv.DictReader(target.open()))
     assert len(rows) == 15
     assert {"user_attrs_cell", "user_attrs_converged", "value_val_accuracy"} <= set(rows[0])
+
+
+ONE_CELL = ('mode = "grid"\n[train]\nepochs = 1\n[[grid]]\nfamily = "dense"\n'
+            'params = { units = [8] }\n')
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("flag", "epoch_lines", "trial_lines"),
+                         [("--quiet", False, False), ("--verbose", True, True)])
+def test_quiet_and_verbose(tmp_path, flag, epoch_lines, trial_lines):
+    preset = tmp_path / "one.toml"
+    preset.write_text(ONE_CELL)
+    done = cli("run", "--preset", str(preset), "--train-subset", "200", "--storage",
+               f"sqlite:///{tmp_path}/q.db", "--out", str(tmp_path / "out"), flag)
+    assert done.returncode == 0, done.stderr
+    assert ("/step - accuracy:" in done.stdout) == epoch_lines  # Keras' line per epoch
+    assert ("[    0] dense:units=8 seed 0" in done.stdout) == trial_lines
+    assert "best cell (by validation)" in done.stdout  # the summary is always printed
