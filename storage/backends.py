@@ -28,6 +28,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 HEARTBEAT_ENV, GRACE_ENV = "SEARCH_HEARTBEAT_SECONDS", "SEARCH_GRACE_SECONDS"
+RETRY_ENV = "SEARCH_DB_RETRY_SECONDS"
 SQLITE_BUSY_TIMEOUT_SECONDS = 120
 JOURNAL_PREFIX = "journal://"
 CREATE_RETRIES = 5
@@ -62,6 +63,11 @@ def heartbeat_seconds() -> int:
 def grace_seconds() -> int:
     """Silence after which a running trial counts as dead (env SEARCH_GRACE_SECONDS, 30)."""
     return _seconds(GRACE_ENV, "30")
+
+
+def retry_seconds() -> int:
+    """How long a database call is retried through an outage (env SEARCH_DB_RETRY_SECONDS)."""
+    return _seconds(RETRY_ENV, "60")
 
 
 def default_url(out_dir: str | os.PathLike[str]) -> str:
@@ -120,7 +126,7 @@ def open_storage(url: str, *, create: bool = True) -> optuna.storages.BaseStorag
         return _serialized(_rdb(url, _sqlite_options(parsed), _SQLiteStorage),
                            wal=network_filesystem_warning(url) is None)
     if backend == "postgresql":
-        return _rdb(url, {"pool_pre_ping": True})
+        return _rdb(url, {"pool_pre_ping": True}, _ResilientStorage)
     raise StorageURLError(f"unsupported storage {backend!r} in {mask_url(url)!r}: "
                           f"use {URL_FORMS}")
 
@@ -207,12 +213,62 @@ def _read_only(method: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-class _SQLiteStorage(optuna.storages.RDBStorage):
-    """RDBStorage whose read methods are marked, so their transactions need no write lock."""
+# Errors of a database that went away for a moment (a server restart, a lock held past
+# SQLite's busy timeout); Optuna re-raises a failed commit as StorageInternalError.
+_TRANSIENT = (sqlalchemy.exc.OperationalError, sqlalchemy.exc.InterfaceError,
+              optuna.exceptions.StorageInternalError)
 
 
+def _retrying(method: Callable[..., Any]) -> Callable[..., Any]:
+    """Retry a storage call through a short outage, then fail with one line.
+
+    A retried write may already have committed before its connection died. The worker
+    protocol tolerates that: a claim repeated finds the trial RUNNING and is skipped (the
+    heartbeat check re-queues it), a second ``tell`` finds it finished and is dropped, a
+    unit enqueued twice is closed as a duplicate when claimed.
+    """
+    @functools.wraps(method)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        deadline, pause = time.monotonic() + retry_seconds(), 0.5
+        while True:
+            try:
+                return method(*args, **kwargs)
+            except _TRANSIENT as exc:
+                if time.monotonic() + pause > deadline:
+                    cause = exc.__cause__ or exc
+                    reason = (str(getattr(cause, "orig", None) or cause).strip().splitlines()
+                              or ["unknown error"])[0]
+                    raise StorageError(f"the database stayed unreachable for "
+                                       f"{retry_seconds()} s: {reason}") from None
+                time.sleep(pause)
+                pause = min(pause * 2, 8.0)
+
+    return wrapper
+
+
+# The RDBStorage methods that open their own transaction: BaseStorage's API, the
+# heartbeat's, and the two private ones Optuna's cached storage and heartbeat call. (Its
+# other private helpers run inside a caller's transaction: retrying them alone is wrong.)
+_DATABASE_METHODS = tuple(
+    name for name, value in vars(optuna.storages.RDBStorage).items()
+    if callable(value) and not isinstance(value, staticmethod)
+    and (not name.startswith("_") or name in ("_get_trials", "_get_stale_trial_ids"))
+    and name not in ("get_heartbeat_interval", "get_failed_trial_callback",
+                     "get_heartbeat_stale_trial_callback"))
+
+
+class _ResilientStorage(optuna.storages.RDBStorage):
+    """RDBStorage whose database calls survive a short outage (``_retrying``)."""
+
+
+class _SQLiteStorage(_ResilientStorage):
+    """Also marks the read methods, so their transactions need no write lock."""
+
+
+for _name in _DATABASE_METHODS:
+    setattr(_ResilientStorage, _name, _retrying(getattr(optuna.storages.RDBStorage, _name)))
 for _name in _READ_METHODS:
-    setattr(_SQLiteStorage, _name, _read_only(getattr(optuna.storages.RDBStorage, _name)))
+    setattr(_SQLiteStorage, _name, _read_only(getattr(_ResilientStorage, _name)))
 
 
 def _serialized(storage: optuna.storages.RDBStorage, wal: bool) -> optuna.storages.RDBStorage:

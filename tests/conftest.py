@@ -8,7 +8,9 @@ import shutil
 import socket
 import subprocess
 import tempfile
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -31,9 +33,17 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+@dataclass(frozen=True)
+class PostgresServer:
+    """A running server: ``prefix`` is its URL without database; ``restart`` restarts it."""
+
+    prefix: str
+    restart: Callable[[float], None]
+
+
 @pytest.fixture(scope="session")
-def postgres_server() -> Iterator[str]:
-    """A throwaway PostgreSQL server on loopback; yields a URL prefix without database."""
+def postgres_server() -> Iterator[PostgresServer]:
+    """A throwaway PostgreSQL server on loopback."""
     # Not under pytest's tmp root: that is private to root, and the server runs as postgres.
     folder = Path(tempfile.mkdtemp(prefix="scaling-lab-pg-"))
     data = folder / "data"
@@ -47,8 +57,19 @@ def postgres_server() -> Iterator[str]:
     options = f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c max_connections=200"
     subprocess.run([*as_user, _pg_bin("pg_ctl"), "-D", str(data), "-o", options, "-l",
                     str(folder / "log"), "-w", "start"], check=True, capture_output=True)
+
+    def pg_ctl(*args: str) -> None:
+        subprocess.run([*as_user, _pg_bin("pg_ctl"), "-D", str(data), *args], check=True,
+                       capture_output=True)
+
+    def restart(down_seconds: float) -> None:
+        """Fast shutdown (open connections are cut), ``down_seconds`` down, start again."""
+        pg_ctl("-m", "fast", "-w", "stop")
+        time.sleep(down_seconds)
+        pg_ctl("-o", options, "-l", str(folder / "log"), "-w", "start")
+
     try:
-        yield f"postgresql://postgres:{PG_PASSWORD}@127.0.0.1:{port}"
+        yield PostgresServer(f"postgresql://postgres:{PG_PASSWORD}@127.0.0.1:{port}", restart)
     finally:
         subprocess.run([*as_user, _pg_bin("pg_ctl"), "-D", str(data), "-m", "immediate",
                         "stop"], capture_output=True)
@@ -59,10 +80,10 @@ def postgres_server() -> Iterator[str]:
 def postgres_url(postgres_server, request) -> str:
     """A fresh database on the shared server, one per test."""
     name = "t_" + "".join(c if c.isalnum() else "_" for c in request.node.name)[:50].lower()
-    engine = sqlalchemy.create_engine(f"{postgres_server}/postgres",
+    engine = sqlalchemy.create_engine(f"{postgres_server.prefix}/postgres",
                                       isolation_level="AUTOCOMMIT")
     with engine.connect() as conn:
         conn.execute(sqlalchemy.text(f'DROP DATABASE IF EXISTS "{name}"'))
         conn.execute(sqlalchemy.text(f'CREATE DATABASE "{name}"'))
     engine.dispose()
-    return f"{postgres_server}/{name}"
+    return f"{postgres_server.prefix}/{name}"

@@ -216,3 +216,27 @@ def test_the_queue_follows_the_command_and_can_be_dropped(tmp_path):
     assert [t.user_attrs["fail_reason"] for t in failed] == ["dropped from the queue"] * 4
     assert cli.run(*two).returncode == 0
     assert_exactly_once(url)
+
+
+@pytest.mark.slow
+def test_a_postgresql_restart_mid_run_is_survived(tmp_path, postgres_server, postgres_url):
+    """The server goes down for 5 s while a trial trains: the heartbeat (every second here)
+    meets closed connections and a refused server. The worker retries, finishes the grid
+    and exits 0 (without the retry it died with a traceback)."""
+    args = worker_args(tmp_path, postgres_url, epochs=3, subset=6000)
+    worker = cli.start(*args, SEARCH_HEARTBEAT_SECONDS="1")
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        assert worker.poll() is None, worker.communicate()[1]
+        try:
+            states = {t.state for t in load(postgres_url).get_trials(deepcopy=False)}
+        except KeyError:
+            states = set()
+        if {TrialState.RUNNING, TrialState.COMPLETE} <= states:
+            break
+        time.sleep(0.2)
+    postgres_server.restart(5)
+    _, err = worker.communicate(timeout=600)
+    assert worker.returncode == 0, err
+    assert "Traceback" not in err
+    assert_exactly_once(postgres_url)
