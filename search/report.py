@@ -3,7 +3,9 @@
 ``write_report`` reads the study's stored records only (through :mod:`search.analysis`),
 writes ``report.html`` (Plotly's JavaScript inlined once, so it opens without a network),
 ``scaling.json`` and ``cells.csv``, and saves the scaling figures and a note into the study
-so optuna-dashboard shows the same answer. The note never holds the storage URL.
+so optuna-dashboard shows the same answer. The note never holds the storage URL. The page,
+the JSON and the note open with the Set-up (data, training rule, seeds, dates, hosts,
+versions), so no number is read without its budget.
 """
 
 from __future__ import annotations
@@ -12,9 +14,13 @@ import csv
 import html
 import json
 import math
+import re
+from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import optuna
@@ -39,9 +45,11 @@ from search.analysis import (
 )
 from search.config import epochs_text
 from search.errors import ReportError
+from search.export import versions
 from search.stats import N_RESAMPLES, POWER_WITH_FLOOR, Interval
 from spaces.cost import human
-from storage import TrialRecord, trial_records
+from storage import TrialRecord
+from storage.records import HOST, to_record
 from storage.studies import IDENTITY
 
 STEP_TEXT = {"width": "per doubling of width", "depth": "per added block"}
@@ -54,17 +62,33 @@ ERROR_SINK = "js-errors"  # the page writes any JavaScript error here, so a test
 # validation split (search/data.py); a study's ``train_subset`` replaces it.
 FULL_TRAIN_IMAGES = {"fashion_mnist": 50_000, "cifar10": 45_000}
 FRONTIER_SHOWN = 6  # cells of the compute frontier named in the headline
+# Training settings the Set-up names besides the epoch rule, with their words.
+TRAIN_SHOWN = {"optimizer": "optimizer", "learning_rate": "learning rate",
+               "lr_schedule": "schedule", "batch_size": "batch size"}
+TIME_FORMAT = "%Y-%m-%d %H:%M"
+# Hover lines naming a point from its customdata: (cell, seeds averaged) or (cell, seed).
+MEAN_POINT = "%{customdata[0]}, mean of %{customdata[1]} seed(s)"
+SEED_POINT = "%{customdata[0]}, seed %{customdata[1]}"
+FRONTIER_HOVER = ("epoch %{customdata[2]}", "compute %{x:.3s}", "val %{y:.4f}")
+POWER = re.compile(r"\^(-?)(\d+(?:\.\d+)?)")  # an exponent in plain text: N^-0.861
 
 
 @dataclass(frozen=True)
 class Figure:
-    """One figure of the report; ``key`` is its HTML id and its dashboard graph-object id."""
+    """One figure of the report; ``key`` is its HTML id and PNG name."""
 
     key: str
     title: str
     caption: str
     figure: go.Figure
     scaling: bool = True  # ours (saved to the dashboard, PNG); False for Optuna's own plots
+    slot: int = 0  # its fixed place among the report's own figures, from 1
+
+    @property
+    def dashboard_id(self) -> str:
+        """The graph-object id, numbered so that sorting the ids gives the report's order;
+        the number is the figure's fixed slot, so a re-run overwrites, never duplicates."""
+        return f"{self.slot:02d}-{self.key}"
 
 
 @dataclass(frozen=True)
@@ -121,21 +145,27 @@ def _fit_scope(fit: ScalingFit) -> str:
     return fit.family + (f" at {_values(fit.at)}" if fit.at else "")
 
 
+def formula(fit: ScalingFit) -> str:
+    """The fitted law as plain text, e.g. ``err = 299·N^-0.861 + 0.270``; HTML raises the
+    exponent (:func:`_markup`)."""
+    n, law = SIZE_SYMBOL[fit.against], fit.law
+    text = f"err = {law.a:.3g}·{n}^-{law.alpha:.3f}"
+    return text + (f" + {law.c:.3f}" if law.form == POWER_WITH_FLOOR else "")
+
+
 def fit_text(fit: ScalingFit) -> str:
     """The law fitted to cell means, with the exponent's bootstrap interval."""
-    n, law = SIZE_SYMBOL[fit.against], fit.law
-    formula = f"err = {law.a:.3g}·{n}^-{law.alpha:.3f}"
-    if law.form == POWER_WITH_FLOOR:
-        formula += f" + {law.c:.3f} (floor of this training budget and design ± {law.c_se:.3f})"
-    else:
-        formula += ", a straight log-log line (no floor identified)"
+    law = fit.law
+    shape = (f" (floor of this training budget and design ± {law.c_se:.3f})"
+             if law.form == POWER_WITH_FLOOR
+             else ", a straight log-log line (no floor identified)")
     boot = fit.alpha_boot
     ci = (f"alpha 95 % CI [{boot.low:.3f}, {boot.high:.3f}] over {boot.n_resamples} "
           f"resamples of {fit.n_cells} cells and their seeds" if not math.isnan(boot.low)
           else "no bootstrap interval")
     lof = fit.lack_of_fit
     check = f", lack-of-fit p = {lof.p_value:.2g}" if lof is not None else ""
-    return f"{_fit_scope(fit)}: {formula}, {ci}{check}"
+    return f"{_fit_scope(fit)}: {formula(fit)}{shape}, {ci}{check}"
 
 
 def _p(p: float) -> str:
@@ -178,14 +208,25 @@ def training_images(identity: dict[str, object]) -> int | None:
     return FULL_TRAIN_IMAGES.get(str(identity.get("dataset")))
 
 
+def _rule_text(analysis: Analysis) -> str:
+    """The epoch rule of every training setting the cells used, e.g. ``1 epoch``."""
+    return " / ".join(dict.fromkeys(epochs_text(c.train) for c in analysis.cells))
+
+
+def _seeds_text(counts: Sequence[int]) -> str:
+    """``3 seed(s)`` or ``2-3 seeds`` from the sorted seed counts of the cells."""
+    return f"{counts[0]} seed(s)" if len(counts) == 1 else f"{counts[0]}-{counts[-1]} seeds"
+
+
+def _seed_counts(analysis: Analysis) -> list[int]:
+    return sorted({c.n for c in analysis.cells})
+
+
 def budget_text(analysis: Analysis, images: str | None = None) -> str:
     """E.g. ``50,000 training images, trained to convergence (...), 3 seeds``."""
     images = images or (f"{analysis.images:,} training images" if analysis.images
                         else "training images not recorded")
-    epochs = " / ".join(dict.fromkeys(epochs_text(c.train) for c in analysis.cells))
-    n = sorted({c.n for c in analysis.cells})
-    seeds = f"{n[0]} seed(s)" if len(n) == 1 else f"{n[0]}-{n[-1]} seeds"
-    return f"{images}, {epochs}, {seeds}"
+    return f"{images}, {_rule_text(analysis)}, {_seeds_text(_seed_counts(analysis))}"
 
 
 def convergence_text(analysis: Analysis) -> str:
@@ -236,6 +277,78 @@ def headline(analysis: Analysis, budget: str | None = None) -> list[str]:
     return lines
 
 
+# --------------------------------------------------------------------------- set-up
+
+
+@dataclass(frozen=True)
+class Setup:
+    """What was trained, how, when, where and with which software: the budget and context
+    every number of the report depends on, stated before any of them."""
+
+    dataset: str | None
+    training_images: int | None  # per epoch
+    training_rule: str  # the epoch rule, e.g. "1 epoch" or "trained to convergence (...)"
+    train: dict[str, list[Any]]  # TRAIN_SHOWN settings: the distinct values over the cells
+    seeds_per_cell: list[int]  # the distinct seed counts, sorted
+    cells_complete: int  # every seed settled
+    cells: int
+    trials_complete: int
+    trials: int
+    first_start: datetime | None  # of the first completed trial
+    last_complete: datetime | None  # of the last completed trial
+    hosts: dict[str, int]  # completed trials per recorded host, most first
+    versions: dict[str, str]  # of the environment that wrote the report
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON data, times in ISO 8601 (storage time, as Optuna records it)."""
+        return asdict(self) | {
+            "first_start": self.first_start and self.first_start.isoformat(),
+            "last_complete": self.last_complete and self.last_complete.isoformat()}
+
+    def lines(self) -> list[tuple[str, str]]:
+        """(label, text) pairs, shared by the HTML section and the dashboard note."""
+        data = self.dataset or "dataset not recorded"
+        settings = [f"{word} {' / '.join(map(str, self.train[key]))}"
+                    for key, word in TRAIN_SHOWN.items() if self.train[key]]
+        when = ("not recorded" if self.first_start is None or self.last_complete is None else
+                f"{self.first_start:{TIME_FORMAT}} (first start) to "
+                f"{self.last_complete:{TIME_FORMAT}} (last completion)")
+        hosts = ", ".join(f"{h} ({n} trials)" for h, n in self.hosts.items())
+        software = ", ".join(f"{k} {v}" for k, v in self.versions.items())
+        return [
+            ("data", f"{data}, " + (f"{self.training_images:,} training images per epoch"
+                                     if self.training_images
+                                     else "training images per epoch not recorded")),
+            ("training", f"{self.training_rule}; "
+                         f"{', '.join(settings) or 'settings not recorded'}"),
+            ("seeds", f"{_seeds_text(self.seeds_per_cell)} per cell"),
+            ("cells and trials", f"{self.cells_complete} of {self.cells} cells complete, "
+                                 f"{self.trials_complete} of {self.trials} trials complete"),
+            ("completed trials ran", when),
+            ("trained on", hosts or "hosts not recorded"),
+            ("software", f"{software} (where this report was written)"),
+        ]
+
+
+def study_setup(trials: Sequence[optuna.trial.FrozenTrial], records: Sequence[TrialRecord],
+                analysis: Analysis, dataset: str | None) -> Setup:
+    """The Set-up of a study from its trials and their records (in the same order)."""
+    done = [t for t, r in zip(trials, records, strict=True) if r.complete]
+    starts = [t.datetime_start for t in done if t.datetime_start is not None]
+    ends = [t.datetime_complete for t in done if t.datetime_complete is not None]
+    hosts = Counter(str(h) for t in done if (h := t.user_attrs.get(HOST)))
+    return Setup(
+        dataset=dataset, training_images=analysis.images, training_rule=_rule_text(analysis),
+        train={k: list(dict.fromkeys(v for c in analysis.cells
+                                     if (v := (c.train or {}).get(k)) is not None))
+               for k in TRAIN_SHOWN},
+        seeds_per_cell=_seed_counts(analysis),
+        cells_complete=analysis.n_cells - len(analysis.incomplete), cells=analysis.n_cells,
+        trials_complete=len(done), trials=len(trials),
+        first_start=min(starts, default=None), last_complete=max(ends, default=None),
+        hosts=dict(hosts.most_common()), versions=versions())
+
+
 # --------------------------------------------------------------------------- figures
 
 
@@ -248,6 +361,13 @@ def _layout(fig: go.Figure, title: str, x: str, y: str) -> go.Figure:
     fig.update_layout(title=title, xaxis_title=x, yaxis_title=y, template="plotly_white",
                       height=460, margin={"l": 60, "r": 20, "t": 50, "b": 50})
     return fig
+
+
+def _hover(point: str, data: Iterable[Sequence[object]], *values: str) -> dict[str, Any]:
+    """Scatter arguments whose hover names each point by its ``customdata`` (``point``:
+    MEAN_POINT or SEED_POINT, extra fields after those two), then ``values``."""
+    return {"customdata": [list(d) for d in data],
+            "hovertemplate": "<br>".join((point, *values)) + "<extra></extra>"}
 
 
 def _bounds(interval: Interval) -> tuple[float, float]:
@@ -274,10 +394,18 @@ def _knob_figure(analysis: Analysis, knob: str) -> Figure | None:
         fig.add_trace(go.Scatter(x=x + x[::-1], y=list(high) + list(low[::-1]), fill="toself",
                                  mode="lines", fillcolor=_rgba(color, 0.18), line={"width": 0},
                                  hoverinfo="skip", showlegend=False, legendgroup=name))
+        seeds = [(c, s, acc) for c in cells for s, acc in zip(c.seeds, c.test_per_seed,
+                                                               strict=True)]
+        fig.add_trace(go.Scatter(x=[c.arch[knob] for c, _, _ in seeds],
+                                 y=[acc for _, _, acc in seeds], mode="markers",
+                                 marker={"color": color, "size": 5, "opacity": 0.5},
+                                 showlegend=False, legendgroup=name, name=f"{name}, seeds",
+                                 **_hover(SEED_POINT, ((c.cell, s) for c, s, _ in seeds),
+                                          "test %{y:.4f}")))
         fig.add_trace(go.Scatter(x=x, y=[c.test.mean for c in cells], mode="lines+markers",
                                  name=name, legendgroup=name, line={"color": color},
-                                 text=[c.cell for c in cells],
-                                 hovertemplate="%{text}<br>test %{y:.4f}<extra></extra>"))
+                                 **_hover(MEAN_POINT, ((c.cell, c.n) for c in cells),
+                                          "test %{y:.4f}")))
     levels = sorted({c.arch[knob] for c in analysis.cells if knob in c.arch})
     if knob == "width":
         fig.update_xaxes(type="log", tickvals=levels, ticktext=[str(v) for v in levels])
@@ -287,7 +415,7 @@ def _knob_figure(analysis: Analysis, knob: str) -> Figure | None:
     _layout(fig, title, f"{knob} ({'log scale' if knob == 'width' else 'conv-pool blocks'})",
             "test accuracy (mean, 95 % CI band)")
     pooled = [effect_text(e) for e in effects if e.pooled]
-    caption = ("Mean test accuracy over seeds with 95 % CI bands: "
+    caption = ("Mean test accuracy over seeds with 95 % CI bands, dots for single seeds: "
                + "; ".join([*pooled, *(effect_text(e) for e in lines)]) + ".")
     return Figure(f"accuracy-vs-{knob}", title, caption, fig)
 
@@ -347,8 +475,8 @@ def _size_figure(analysis: Analysis, against: str) -> Figure | None:
             error_y={"type": "data", "array": [0 if math.isnan(c.test.low) else
                                                 c.test.half_width for c in cells]},
             mode="markers", name=family, marker={"color": color, "size": 9},
-            text=[c.cell for c in cells],
-            hovertemplate="%{text}<br>%{x:.3s}<br>error %{y:.4f}<extra></extra>"))
+            **_hover(MEAN_POINT, ((c.cell, c.n) for c in cells),
+                     f"%{{x:.3s}} {SIZE_LABEL[against]}", "error %{y:.4f}")))
         for fit in (f for f in analysis.fits if f.family == family and f.against == against
                     and not f.by):
             xs = np.geomspace(*fit.x_range, 60)
@@ -388,9 +516,8 @@ def _pareto_figure(analysis: Analysis) -> Figure:
         fig.add_trace(go.Scatter(x=[c.param_count for c in cells],
                                  y=[c.test.mean for c in cells], mode="markers", name=family,
                                  marker={"color": PALETTE[i % len(PALETTE)], "size": 9},
-                                 text=[c.cell for c in cells],
-                                 hovertemplate="%{text}<br>%{x:.3s}<br>test %{y:.4f}"
-                                               "<extra></extra>"))
+                                 **_hover(MEAN_POINT, ((c.cell, c.n) for c in cells),
+                                          "%{x:.3s} parameters", "test %{y:.4f}")))
     fig.add_trace(go.Scatter(x=[c.param_count for c in front], y=[c.test.mean for c in front],
                              mode="lines", line={"shape": "hv", "color": "black"},
                              name="Pareto front", hoverinfo="skip"))
@@ -417,7 +544,9 @@ def _curves_figure(analysis: Analysis, records: Sequence[TrialRecord]) -> Figure
         epochs = min(len(c) for c in curves)
         mean = np.mean([c[:epochs] for c in curves], axis=0).tolist()
         fig.add_trace(go.Scatter(x=list(range(1, epochs + 1)), y=mean, mode="lines+markers",
-                                 name=cell, line={"color": PALETTE[i % len(PALETTE)]}))
+                                 name=cell, line={"color": PALETTE[i % len(PALETTE)]},
+                                 **_hover(MEAN_POINT, [(cell, len(curves))] * epochs,
+                                          "epoch %{x}", "val %{y:.4f}")))
         finals.append(f"{cell} {mean[-1]:.3f} after {epochs} epoch(s)")
     if not fig.data:
         return None
@@ -443,15 +572,15 @@ def _frontier_figure(analysis: Analysis) -> Figure | None:
                                  name=curve.family, legendgroup=curve.family,
                                  showlegend=curve is next(c for c in analysis.curves
                                                           if c.family == curve.family),
-                                 text=[f"{curve.cell}, epoch {e}"
-                                       for e in range(1, len(curve.val) + 1)],
-                                 hovertemplate="%{text}<br>%{x:.3s}<br>val %{y:.4f}"
-                                               "<extra></extra>"))
-    front = analysis.frontier
+                                 **_hover(MEAN_POINT, ((curve.cell, curve.seeds, e) for e in
+                                                       range(1, len(curve.val) + 1)),
+                                          *FRONTIER_HOVER)))
+    front, seeds = analysis.frontier, {c.cell: c.seeds for c in analysis.curves}
     fig.add_trace(go.Scatter(x=[p.compute for p in front], y=[p.val for p in front],
                              mode="lines+markers", line={"shape": "hv", "color": "black"},
-                             name="frontier", text=[f"{p.cell}, epoch {p.epoch}" for p in front],
-                             hovertemplate="%{text}<br>%{x:.3s}<br>val %{y:.4f}<extra></extra>"))
+                             name="frontier",
+                             **_hover(MEAN_POINT, ((p.cell, seeds[p.cell], p.epoch)
+                                                   for p in front), *FRONTIER_HOVER)))
     fig.update_xaxes(type="log")
     unit = "training FLOPs" if analysis.images else "training FLOPs per training image"
     title = "Validation accuracy vs training compute"
@@ -471,7 +600,7 @@ def scaling_figures(analysis: Analysis, records: Sequence[TrialRecord]) -> list[
             _heatmap(analysis), _size_figure(analysis, "params"),
             _size_figure(analysis, "flops"), _pareto_figure(analysis),
             _curves_figure(analysis, records), _frontier_figure(analysis)]
-    return [f for f in made if f is not None]
+    return [replace(f, slot=slot) for slot, f in enumerate(made, start=1) if f is not None]
 
 
 def optuna_figures(study: optuna.Study) -> list[Figure]:
@@ -506,10 +635,16 @@ def optuna_figures(study: optuna.Study) -> list[Figure]:
 # --------------------------------------------------------------------------- files
 
 
+def _markup(text: str) -> str:
+    """Escaped HTML with exponents raised, ``N^-0.861`` as N<sup>&minus;0.861</sup>: the page
+    reads as a formula while the CLI and scaling.json keep the plain text."""
+    return POWER.sub(lambda m: f"<sup>{'&minus;' if m[1] else ''}{m[2]}</sup>", html.escape(text))
+
+
 def _table(headers: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
-    """An HTML table; every value is escaped."""
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in row) + "</tr>"
+    """An HTML table; every value is escaped (:func:`_markup`)."""
+    head = "".join(f"<th>{_markup(h)}</th>" for h in headers)
+    body = "".join("<tr>" + "".join(f"<td>{_markup(str(v))}</td>" for v in row) + "</tr>"
                    for row in rows)
     return f"<table><tr>{head}</tr>{body}</table>"
 
@@ -544,13 +679,13 @@ def _fits_table(analysis: Analysis) -> str:
     def row(f: ScalingFit) -> tuple[object, ...]:
         law, boot, lof = f.law, f.alpha_boot, f.lack_of_fit
         low, high = law.alpha_ci
-        return (_fit_scope(f), f.against, law.form, f"{law.alpha:.3f}",
+        return (_fit_scope(f), f.against, formula(f), law.form, f"{law.alpha:.3f}",
                 f"[{low:.3f}, {high:.3f}]",
                 "—" if math.isnan(boot.low) else f"[{boot.low:.3f}, {boot.high:.3f}]",
                 f"{law.c:.3f}" if law.form == POWER_WITH_FLOOR else "—", f.n_cells,
                 "—" if lof is None else f"F({lof.df_lack}, {lof.df_pure}) = {lof.f:.2f}, "
                                         f"p = {lof.p_value:.2g}")
-    return _table(("fit", "against", "form", "alpha", "alpha CI (fit, cell means)",
+    return _table(("fit", "against", "law", "form", "alpha", "alpha CI (fit, cell means)",
                    f"alpha CI (bootstrap, {N_RESAMPLES} resamples)",
                    "floor c (of this budget and design)", "cells", "lack of fit"),
                   map(row, analysis.fits))
@@ -594,16 +729,19 @@ TABLES = (
 )
 
 
-def _page(title: str, analysis: Analysis, figures: Sequence[Figure],
+def _page(title: str, analysis: Analysis, setup: Setup, figures: Sequence[Figure],
           lines: Sequence[str]) -> str:
-    """One self-contained page: Plotly's JavaScript is inlined with the first figure."""
+    """One self-contained page: the Set-up first, then the headline, figures and tables;
+    Plotly's JavaScript is inlined with the first figure."""
     sections = []
     for i, f in enumerate(figures):
         div = pio.to_html(f.figure, full_html=False, include_plotlyjs=i == 0, div_id=f.key,
                           default_height="460px", config={"displaylogo": False})
-        sections.append(f"<section><h2>{html.escape(f.title)}</h2>{div}"
-                        f"<p class='caption'>{html.escape(f.caption)}</p></section>")
-    items = "".join(f"<li>{html.escape(line)}</li>" for line in lines)
+        sections.append(f"<section><h2>{_markup(f.title)}</h2>{div}"
+                        f"<p class='caption'>{_markup(f.caption)}</p></section>")
+    facts = "".join(f"<li><b>{_markup(label)}</b>: {_markup(text)}</li>"
+                    for label, text in setup.lines())
+    items = "".join(f"<li>{_markup(line)}</li>" for line in lines)
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
 <style>body{{font-family:sans-serif;max-width:1100px;margin:auto;padding:1em}}
@@ -613,9 +751,10 @@ td,th{{border:1px solid #ccc;padding:2px 6px;text-align:right}} #{ERROR_SINK}{{c
   document.getElementById("{ERROR_SINK}").textContent += "JavaScript error: " + e.message + "\\n";
 }});</script></head>
 <body><h1>{html.escape(title)}</h1><pre id="{ERROR_SINK}"></pre>
+<section id="setup"><h2>Set-up</h2><ul>{facts}</ul></section>
 <ul>{items}</ul>
 {"".join(sections)}
-{"".join(f"<section><h2>{html.escape(t)}</h2>{table(analysis)}</section>"
+{"".join(f"<section><h2>{_markup(t)}</h2>{table(analysis)}</section>"
          for t, table in TABLES)}
 </body></html>
 """
@@ -649,10 +788,12 @@ def _num(x: float, fmt: str = ".6f") -> str:
     return "" if math.isnan(x) else f"{x:{fmt}}"
 
 
-def note(study_name: str, analysis: Analysis, budget: str | None = None) -> str:
-    """Markdown for the dashboard's study note: headline numbers and the best architecture."""
-    lines = [f"# Scaling report: {study_name}", "",
-             *(f"- {h}" for h in headline(analysis, budget))]
+def note(study_name: str, analysis: Analysis, setup: Setup, budget: str | None = None) -> str:
+    """Markdown for the dashboard's study note: the Set-up (budget, versions), headline
+    numbers and the best architecture."""
+    lines = [f"# Scaling report: {study_name}", "", "## Set-up", "",
+             *(f"- **{label}**: {text}" for label, text in setup.lines()), "",
+             "## Headline", "", *(f"- {h}" for h in headline(analysis, budget))]
     if analysis.cells:
         best = best_cell(analysis.cells)
         lines += ["", f"## Best architecture: `{best.cell}`", "", "```json",
@@ -688,11 +829,13 @@ def write_report(study: optuna.Study, out: Path, *, png: bool = False,
     dataset's training split) and scale the compute frontier; ``budget`` overrides how the
     headline describes them.
     """
-    records = trial_records(study)
+    trials = study.get_trials(deepcopy=False)  # fetched once: records and Set-up share them
+    records = [to_record(t) for t in trials]
     identity = json.loads(study.user_attrs.get(IDENTITY, "{}"))
     analysis = analyze(records, images=training_images(identity))
     if not analysis.cells:
         raise ReportError(f"study {study.study_name!r} has no completed trial to report")
+    setup = study_setup(trials, records, analysis, identity.get("dataset"))
     figures = scaling_figures(analysis, records)
     if identity.get("mode") == "search":
         figures += optuna_figures(study)
@@ -701,10 +844,10 @@ def write_report(study: optuna.Study, out: Path, *, png: bool = False,
                         tuple(f.key for f in figures), headline=tuple(lines))
     try:
         out.mkdir(parents=True, exist_ok=True)
-        paths.html.write_text(_page(f"Scaling report: {study.study_name}", analysis, figures,
-                                    lines))
+        paths.html.write_text(_page(f"Scaling report: {study.study_name}", analysis, setup,
+                                    figures, lines))
         paths.scaling_json.write_text(json.dumps(
-            {"study": study.study_name, "headline": lines,
+            {"study": study.study_name, "setup": setup.to_dict(), "headline": lines,
              "budget": budget_text(analysis, budget), **analysis.to_dict()},
             indent=2) + "\n")
         _write_csv(paths.cells_csv, analysis)
@@ -713,8 +856,9 @@ def write_report(study: optuna.Study, out: Path, *, png: bool = False,
     ours = [f for f in figures if f.scaling]
     if dashboard:
         for f in ours:
-            optuna_dashboard.save_plotly_graph_object(study, f.figure, graph_object_id=f.key)
-        optuna_dashboard.save_note(study, note(study.study_name, analysis, budget))
+            optuna_dashboard.save_plotly_graph_object(study, f.figure,
+                                                      graph_object_id=f.dashboard_id)
+        optuna_dashboard.save_note(study, note(study.study_name, analysis, setup, budget))
     if png:
         return replace(paths, pngs=write_pngs(ours, out / "figures"))
     return paths

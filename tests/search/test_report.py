@@ -12,6 +12,8 @@ import csv
 import io
 import json
 import math
+import platform
+import re
 import shutil
 import socket
 import subprocess
@@ -39,6 +41,11 @@ SCALING_KEYS = ("accuracy-vs-width", "accuracy-vs-depth", "accuracy-heatmap",
                 "error-vs-params", "error-vs-flops", "pareto-front", "validation-curves",
                 "compute-frontier")
 OPTUNA_KEYS = ("optimization-history", "param-importances", "parallel-coordinate")
+# Numbered so that sorting the saved graph objects' ids gives the report's order.
+DASHBOARD_IDS = tuple(f"{i:02d}-{key}" for i, key in enumerate(SCALING_KEYS, start=1))
+TRAIN = {"epochs": 2, "batch_size": 64, "optimizer": "adam", "learning_rate": 0.001,
+         "lr_schedule": "constant"}
+HOST = "worker-a"
 
 
 # --------------------------------------------------------------------------- synthetic studies
@@ -57,7 +64,8 @@ def _trial(family: str, values: dict[str, Any], seed: int, acc: float, params: i
         user_attrs={"family": family, "cell": cell_key(family, values), "seed": seed,
                     "arch": json.dumps(arch), "param_count": params, "flops": 2 * params,
                     "val_accuracy": acc + 0.01, "test_accuracy": acc, "epochs": 2,
-                    "train_seconds": 1.0, "engine": "optuna"})
+                    "train_seconds": 1.0, "engine": "optuna", "train": json.dumps(TRAIN),
+                    "host": HOST})
 
 
 def synthetic_study(storage: optuna.storages.BaseStorage, mode: str) -> optuna.Study:
@@ -119,8 +127,7 @@ def test_grid_report_writes_files_captions_and_dashboard_data(tmp_path: Path):
     assert {"p_holm", "runner_up", "runner_up_p_holm", "fragile"} <= data["cnn_vs_dense"][0].keys()
     assert data["incomplete_cells"] == []
     assert any(line.startswith("width effect: +2.0 pp") for line in data["headline"])
-    assert data["headline"][0] == ("budget: training images not recorded, epochs not recorded, "
-                                   "3 seed(s)")
+    assert data["headline"][0] == "budget: training images not recorded, 2 epochs, 3 seed(s)"
     assert data["headline"][1].startswith("convergence: 0 of 9 cells not converged")
     assert data["width_depth_interactions"][0]["estimate"]["mean"] == pytest.approx(0)
     assert data["fits"][0]["alpha_boot"]["n_resamples"] == 1000
@@ -136,7 +143,7 @@ def test_grid_report_writes_files_captions_and_dashboard_data(tmp_path: Path):
     assert rows[0]["generalisation_gap"] == "" and rows[0]["seeds_converged"] == ""
 
     detail = dashboard_detail(optuna_dashboard.wsgi(storage), "synthetic-grid")
-    assert {g["id"] for g in detail["plotly_graph_objects"]} == set(SCALING_KEYS)
+    assert {g["id"] for g in detail["plotly_graph_objects"]} == set(DASHBOARD_IDS)
     assert "width effect: +2.0 pp" in detail["note"]["body"]
     assert "## Best architecture: `cnn:width=16,depth=1`" in detail["note"]["body"]
 
@@ -149,7 +156,7 @@ def test_search_report_adds_optunas_figures_but_keeps_them_out_of_the_dashboard(
     page = paths.html.read_text()
     assert "the best, 0.7620, came at trial 16." in page
     detail = dashboard_detail(optuna_dashboard.wsgi(storage), "synthetic-search")
-    assert {g["id"] for g in detail["plotly_graph_objects"]} == set(SCALING_KEYS)
+    assert {g["id"] for g in detail["plotly_graph_objects"]} == set(DASHBOARD_IDS)
 
 
 def test_the_budget_comes_from_the_identity_and_scales_the_compute_frontier(tmp_path: Path):
@@ -164,6 +171,81 @@ def test_the_budget_comes_from_the_identity_and_scales_the_compute_frontier(tmp_
     assert first["compute"] == 3 * cell["flops"] * 600 * first["epoch"]
     paths = write_report(study, tmp_path, dashboard=False, budget="50,000 training images")
     assert paths.headline[0].startswith("budget: 50,000 training images, ")
+
+
+def test_the_set_up_comes_first_and_reaches_json_and_the_dashboard_note(tmp_path: Path):
+    storage = optuna.storages.InMemoryStorage()
+    study = synthetic_study(storage, "grid")
+    study.set_user_attr(IDENTITY, json.dumps({"mode": "grid", "dataset": "fashion_mnist",
+                                              "train_subset": 600}))
+    paths = write_report(study, tmp_path)
+    page = paths.html.read_text()
+    setup = page.index("<h2>Set-up</h2>")
+    assert setup < page.index("<section><h2>") < page.index(f'id="{SCALING_KEYS[0]}"')
+    section = page[setup:page.index("</section>", setup)]
+    for fact in ("fashion_mnist, 600 training images per epoch",
+                 "2 epochs; optimizer adam, learning rate 0.001, schedule constant, "
+                 "batch size 64", "3 seed(s) per cell",
+                 "9 of 9 cells complete, 27 of 27 trials complete", f"{HOST} (27 trials)",
+                 f"python {platform.python_version()}", f"optuna {optuna.__version__}"):
+        assert fact in section, fact
+
+    data = json.loads(paths.scaling_json.read_text())["setup"]
+    trials = study.get_trials()
+    assert data["dataset"] == "fashion_mnist" and data["training_images"] == 600
+    assert data["training_rule"] == "2 epochs"
+    assert data["train"] == {k: [v] for k, v in TRAIN.items() if k != "epochs"}
+    assert (data["trials_complete"], data["trials"], data["cells_complete"], data["cells"]) == (
+        27, 27, 9, 9)
+    assert data["first_start"] == min(t.datetime_start for t in trials).isoformat()
+    assert data["last_complete"] == max(t.datetime_complete for t in trials).isoformat()
+    assert data["hosts"] == {HOST: 27} and data["versions"]["optuna"] == optuna.__version__
+
+    body = dashboard_detail(optuna_dashboard.wsgi(storage), "synthetic-grid")["note"]["body"]
+    assert body.index("## Set-up") < body.index("- budget: 600 training images")
+    assert f"optuna {optuna.__version__}" in body and f"{HOST} (27 trials)" in body
+
+
+def test_formulas_have_superscripts_in_html_and_plain_text_elsewhere(tmp_path: Path):
+    paths = write_report(synthetic_study(optuna.storages.InMemoryStorage(), "grid"), tmp_path,
+                         dashboard=False)
+    page = paths.html.read_text()
+    assert re.search(r"err = [\d.]+·N<sup>&minus;[\d.]+</sup>", page), "no raised exponent"
+    assert "N^-" not in page.split("<section>", 1)[1]  # none left in captions and tables
+    assert page.count("N<sup>&minus;") >= 3  # headline, caption and fits table
+    assert "<sup>" not in paths.scaling_json.read_text()
+    assert any("·N^-" in line for line in paths.headline)
+
+
+def _scatters(figure: dict[str, Any]) -> list[dict[str, Any]]:
+    """The traces of a saved figure that show hover text for their points."""
+    return [t for t in figure["data"] if t["type"] == "scatter" and t.get("hoverinfo") != "skip"]
+
+
+def test_dashboard_figures_sort_in_report_order_and_name_cell_and_seed(tmp_path: Path):
+    storage = optuna.storages.InMemoryStorage()
+    paths = write_report(synthetic_study(storage, "grid"), tmp_path)
+    saved = dashboard_detail(optuna_dashboard.wsgi(storage), "synthetic-grid")[
+        "plotly_graph_objects"]
+    # optuna-dashboard 0.21 lists them in set order; their ids sort into the report's order
+    by_id = {g["id"]: json.loads(g["graph_object"]) for g in saved}
+    assert sorted(by_id) == list(DASHBOARD_IDS)
+    titles = [by_id[i]["layout"]["title"]["text"] for i in sorted(by_id)]
+    page = paths.html.read_text()
+    assert sorted(titles, key=lambda t: page.index(f"<h2>{t}</h2>")) == titles
+
+    for key, figure in by_id.items():
+        for trace in _scatters(figure):
+            assert trace["hovertemplate"].startswith("%{customdata[0]}, "), (key, trace["name"])
+            assert len(trace["customdata"]) == len(trace["x"]), (key, trace["name"])
+    per_seed = [t for t in _scatters(by_id[DASHBOARD_IDS[0]])
+                if "seed %{customdata[1]}" in t["hovertemplate"]]
+    assert {tuple(p) for t in per_seed for p in t["customdata"]} == {
+        (cell_key("cnn", {"width": w, "depth": d}), s)
+        for w in (4, 8, 16) for d in (1, 2) for s in range(3)}
+    means = [t for t in _scatters(by_id[DASHBOARD_IDS[3]]) if t["name"] == "cnn"]
+    assert "mean of %{customdata[1]} seed(s)" in means[0]["hovertemplate"]
+    assert {p[1] for p in means[0]["customdata"]} == {3}
 
 
 def test_report_of_a_study_without_completed_trials_is_an_error(tmp_path: Path):
@@ -246,6 +328,7 @@ def test_report_renders_every_figure_in_headless_chromium(report_files: ReportPa
     assert "Uncaught" not in result.stderr
     assert '<pre id="js-errors"></pre>' in dom
     assert report_files.figures == SCALING_KEYS
+    assert dom.index('id="setup"') < dom.index(f'id="{SCALING_KEYS[0]}"')
     for key in report_files.figures:
         start = dom.index(f'id="{key}"')
         figure = dom[start:dom.find("<section", start)]
@@ -270,6 +353,14 @@ def test_report_writes_pngs_and_tables_for_the_real_study(report_files: ReportPa
     assert data["training_images"] == 600 and data["headline"][0].startswith(
         "budget: 600 training images, 1 epoch, 2 seed(s)")
     assert {c["convergence"]["converged"] for c in data["cells"]} <= {0, None}
+    setup = data["setup"]
+    assert (setup["dataset"], setup["training_images"], setup["training_rule"]) == (
+        "fashion_mnist", 600, "1 epoch")
+    assert setup["train"] == {"optimizer": ["adam"], "learning_rate": [0.001],
+                              "lr_schedule": ["constant"], "batch_size": [128]}
+    assert setup["hosts"] == {platform.node(): TINY_TRIALS}
+    assert setup["trials_complete"] == setup["trials"] == TINY_TRIALS
+    assert setup["first_start"] <= setup["last_complete"]
 
 
 def _lists(base: str, name: str) -> bool:
@@ -312,14 +403,14 @@ def test_dashboard_serves_the_study_its_trials_figures_and_note(
         detail = json.load(r)
     complete = [t for t in detail["trials"] if t["state"] == "Complete"]
     assert len(complete) == TINY_TRIALS
-    assert {g["id"] for g in detail["plotly_graph_objects"]} == set(report_files.figures)
+    assert {g["id"] for g in detail["plotly_graph_objects"]} == set(DASHBOARD_IDS)
     assert "# Scaling report: tiny" in detail["note"]["body"]
 
     page = f"{dashboard}/dashboard/studies/{study_id}"
     result = chromium(page, tmp_path, "--dump-dom")
     assert "Uncaught" not in result.stderr
     assert "tiny" in result.stdout
-    for key in report_files.figures:  # the custom figures are drawn on the study page
+    for key in DASHBOARD_IDS:  # the custom figures are drawn on the study page
         start = result.stdout.index(f'id="user-defined-plot:{key}"')
         assert 'class="main-svg"' in result.stdout[start:start + 2000], key
     ARTIFACTS.mkdir(exist_ok=True)
