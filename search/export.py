@@ -10,6 +10,7 @@ import json
 import math
 import os
 import platform
+import tempfile
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -120,6 +121,14 @@ def markdown(data: dict[str, Any]) -> str:
     ])
 
 
+def _write_atomically(path: Path, text: str) -> None:
+    """Workers finishing together all export: a reader sees one whole file, never a mix."""
+    with tempfile.NamedTemporaryFile("w", dir=path.parent, prefix=f".{path.name}.",
+                                     delete=False) as tmp:
+        tmp.write(text)
+    os.replace(tmp.name, path)
+
+
 def export(study_name: str, dataset: str | None, records: list[TrialRecord],
            out: Path) -> tuple[Path, Path]:
     """Write ``best_architecture.json`` and ``best_architecture.md`` into ``out``."""
@@ -130,8 +139,8 @@ def export(study_name: str, dataset: str | None, records: list[TrialRecord],
     try:
         out.mkdir(parents=True, exist_ok=True)
         json_path, md_path = out / "best_architecture.json", out / "best_architecture.md"
-        json_path.write_text(json.dumps(data, indent=2) + "\n")
-        md_path.write_text(markdown(data))
+        _write_atomically(json_path, json.dumps(data, indent=2) + "\n")
+        _write_atomically(md_path, markdown(data))
     except OSError as exc:
         raise ExportError(f"cannot write to {out}: {exc.strerror}") from None
     return json_path, md_path

@@ -61,8 +61,14 @@ def heartbeat_seconds() -> int:
 
 
 def grace_seconds() -> int:
-    """Silence after which a running trial counts as dead (env SEARCH_GRACE_SECONDS, 30)."""
-    return _seconds(GRACE_ENV, "30")
+    """Silence after which a running trial counts as dead (env SEARCH_GRACE_SECONDS, 30).
+
+    It must exceed the heartbeat interval, or live trials would be judged dead."""
+    grace, beat = _seconds(GRACE_ENV, "30"), heartbeat_seconds()
+    if grace <= beat:
+        raise StorageError(f"{GRACE_ENV} ({grace}) must be longer than {HEARTBEAT_ENV} "
+                           f"({beat}), or live trials are failed as dead")
+    return grace
 
 
 def retry_seconds() -> int:
@@ -108,6 +114,7 @@ def journal_path(url: str) -> Path:
 def open_storage(url: str, *, create: bool = True) -> optuna.storages.BaseStorage:
     """Open the storage behind ``url``; with ``create=False`` a missing file is an error
     (reading commands must not leave an empty database behind a mistyped path)."""
+    grace_seconds()  # refuse a grace shorter than the heartbeat before anything runs
     if not create:
         missing = _missing_file(url)
         if missing:

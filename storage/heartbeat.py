@@ -21,6 +21,7 @@ from optuna.storages._heartbeat import get_heartbeat_thread  # no public API in 
 from optuna.trial import TrialState
 
 from storage.backends import grace_seconds, heartbeat_seconds
+from storage.records import FAIL_REASON
 
 STAMP = "heartbeat"
 
@@ -81,6 +82,8 @@ def fail_stale(study: optuna.Study, storage: optuna.storages.BaseStorage) -> Non
         if now - last <= grace_seconds():
             continue
         with contextlib.suppress(UpdateFinishedTrialError):
-            storage.set_trial_user_attr(trial._trial_id, "fail_reason",
+            # Optuna allows no attr on a finished trial, so the reason goes first; if the
+            # trial completes in between, records ignore the stray reason (records.py).
+            storage.set_trial_user_attr(trial._trial_id, FAIL_REASON,
                                         f"worker stopped (no heartbeat for {now - last:.0f} s)")
             storage.set_trial_state_values(trial._trial_id, TrialState.FAIL)

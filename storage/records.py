@@ -88,7 +88,8 @@ def to_record(trial: optuna.trial.FrozenTrial) -> TrialRecord:
         train_seconds=attrs.get(TRAIN_SECONDS),
         val_curve=tuple(v for _, v in sorted(trial.intermediate_values.items())),
         params=dict(trial.params),
-        fail_reason=attrs.get(FAIL_REASON),
+        # A stale-trial check may have written a reason just before the trial completed.
+        fail_reason=None if trial.state.name == "COMPLETE" else attrs.get(FAIL_REASON),
         engine=attrs.get(ENGINE, "optuna"),
         duplicate_of=attrs.get(DUPLICATE_OF),
         train=_json(attrs.get(TRAIN)),

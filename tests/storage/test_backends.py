@@ -121,3 +121,12 @@ def test_readers_do_not_wait_for_a_writer(tmp_path):
     finally:
         holder.execute("ROLLBACK")
         holder.close()
+
+
+def test_a_grace_shorter_than_the_heartbeat_is_refused(tmp_path, monkeypatch):
+    monkeypatch.setenv("SEARCH_HEARTBEAT_SECONDS", "10")
+    monkeypatch.setenv("SEARCH_GRACE_SECONDS", "5")
+    with pytest.raises(StorageError, match=r"SEARCH_GRACE_SECONDS \(5\) must be longer than "
+                                           r"SEARCH_HEARTBEAT_SECONDS \(10\)"):
+        open_storage(f"sqlite:///{tmp_path}/g.db")
+    assert not (tmp_path / "g.db").exists()

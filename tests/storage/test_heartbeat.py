@@ -13,7 +13,7 @@ from storage.heartbeat import beating, fail_stale, touch
 @pytest.fixture(params=["sqlite", "journal"])
 def fast_store(request, tmp_path, monkeypatch):
     monkeypatch.setenv("SEARCH_HEARTBEAT_SECONDS", "1")
-    monkeypatch.setenv("SEARCH_GRACE_SECONDS", "1")
+    monkeypatch.setenv("SEARCH_GRACE_SECONDS", "2")
     url = (f"sqlite:///{tmp_path}/s.db" if request.param == "sqlite"
            else f"journal:///{tmp_path}/s.log")
     storage = open_storage(url)
@@ -41,3 +41,14 @@ def test_a_silent_worker_is_failed_and_a_beating_one_is_not(fast_store):
         fail_stale(study, storage)
     assert study.trials[silent.number].state == TrialState.FAIL
     assert study.trials[alive.number].state == TrialState.RUNNING
+
+
+def test_a_reason_written_just_before_the_trial_completed_is_not_reported(fast_store):
+    from storage import trial_records
+
+    study, storage = fast_store
+    trial = Claimer(study, storage).claim()
+    storage.set_trial_user_attr(trial._trial_id, "fail_reason", "worker stopped")  # the race
+    study.tell(trial, 0.5)
+    assert study.trials[trial.number].state == TrialState.COMPLETE
+    assert trial_records(study)[trial.number].fail_reason is None
