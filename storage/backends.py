@@ -319,9 +319,14 @@ def _journal(url: str) -> optuna.storages.JournalStorage:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         backend = optuna.storages.journal.JournalFileBackend(str(path))
+        # Replaying the log happens here: a file that is not an Optuna journal fails now.
+        return optuna.storages.JournalStorage(backend)
     except OSError as exc:
         raise StorageError(f"cannot open journal file {path}: {exc.strerror}") from None
-    return optuna.storages.JournalStorage(backend)
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise StorageError(f"{path} is not an Optuna journal file ({type(exc).__name__}: "
+                           f"{str(exc).splitlines()[0] if str(exc) else 'unreadable'})"
+                           ) from None
 
 
 def network_filesystem_warning(url: str) -> str | None:

@@ -78,10 +78,10 @@ def open_study(
     except optuna.exceptions.DuplicatedStudyError:
         pass
     study = optuna.load_study(study_name=name, storage=storage, sampler=sampler, pruner=pruner)
-    if study.direction.name.lower() != direction:
-        raise StorageError(f"study {name!r} exists with direction "
-                           f"{study.direction.name.lower()}, not {direction}: "
-                           "use another --study-name")
+    directions = [d.name.lower() for d in study.directions]
+    if directions != [direction]:
+        raise StorageError(f"study {name!r} exists with direction(s) {', '.join(directions)}, "
+                           f"not {direction}: use another --study-name")
     stored = _wait_for(study, IDENTITY, JOIN_WAIT_SECONDS)
     if stored is None and not study.get_trials(deepcopy=False):
         # Its creator died between creating it and describing it: adopt the empty study.
@@ -125,10 +125,19 @@ def _first_difference(old: Any, new: Any, path: str = "") -> str:
 
 
 def find_study(storage: optuna.storages.BaseStorage, name: str) -> optuna.Study:
-    """Load an existing study for reading, or fail with the names that do exist."""
-    summaries = optuna.get_all_study_summaries(storage, include_best_trial=False)
-    names = [s.study_name for s in summaries]
-    if name not in names:
-        known = ", ".join(names) if names else "none"
+    """Load an existing study of this project for reading, or fail with one line: a missing
+    name (with the names that exist), or a study another tool made (no identity, or more
+    than one objective), whose trials hold none of the records the readers need."""
+    summaries = {s.study_name: s for s in
+                 optuna.get_all_study_summaries(storage, include_best_trial=False)}
+    if name not in summaries:
+        known = ", ".join(map(repr, summaries)) if summaries else "none"
         raise StorageError(f"no study named {name!r} in this storage (studies: {known})")
+    summary = summaries[name]
+    if len(summary.directions) != 1:
+        raise StorageError(f"study {name!r} has {len(summary.directions)} objectives: it was "
+                           "not made by search.study, which reads single-objective studies")
+    if IDENTITY not in summary.user_attrs:
+        raise StorageError(f"study {name!r} was not made by search.study (it has no "
+                           f"{IDENTITY!r} attr), so it holds no records to read")
     return optuna.load_study(study_name=name, storage=storage)

@@ -32,7 +32,12 @@ def store(tmp_path_factory):
                    "--storage", url, "--study-name", "kept", "--out", str(tmp / "out"))
     assert done.returncode == 0, done.stderr
     optuna.create_study(storage=url, study_name="minimizer", direction="minimize")
-    optuna.create_study(storage=url, study_name="empty", direction="maximize")
+    optuna.create_study(storage=url, study_name="two-objectives",
+                        directions=["maximize", "minimize"])
+    optuna.create_study(storage=url, study_name="foreign").optimize(
+        lambda t: t.suggest_float("x", 0, 1), n_trials=1)  # another tool's study
+    empty = optuna.create_study(storage=url, study_name="empty", direction="maximize")
+    empty.set_user_attr("identity", "{}")  # ours, created by a run that trained nothing
     return tmp, url
 
 
@@ -96,7 +101,10 @@ CASES = {
                                "cannot open storage postgresql://u:***@127.0.0.1:9/db"),
     "other direction": (lambda t, u: ["--preset", write(t, "tiny.toml", TINY), "--storage", u,
                                       "--study-name", "minimizer"], 1,
-                        "exists with direction minimize"),
+                        "exists with direction(s) minimize"),
+    "multi-objective study": (lambda t, u: ["--preset", write(t, "tiny.toml", TINY),
+                                            "--storage", u, "--study-name", "two-objectives"],
+                              1, "exists with direction(s) maximize, minimize"),
     "other space": (lambda t, u: ["--preset", write(t, "tiny2.toml", TINY.replace("[8]", "[9]")),
                                   "--storage", u, "--study-name", "kept", "--train-subset",
                                   "200"], 1, "exists with other settings (grids: stored"),
@@ -133,13 +141,17 @@ def test_bad_input(store, case, tmp_path):
     assert after == before
 
 
+READERS = [("ghost", "no study named 'ghost'"), ("two-objectives", "has 2 objectives"),
+           ("foreign", "was not made by search.study")]
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("command", ["export", "report"])
 @pytest.mark.parametrize(
-    ("name", "message"),
-    [("ghost", "no study named 'ghost'"), ("empty", "has no completed trial")],
+    ("command", "name", "message"),
+    [(c, n, m) for c in ("export", "report", "show") for n, m in READERS]
+    + [(c, "empty", "has no completed trial") for c in ("export", "report")],
 )
-def test_export_or_report_of_a_missing_or_empty_study(store, command, name, message):
+def test_reading_a_missing_empty_or_foreign_study(store, command, name, message):
     _, url = store
     done = cli.run(command, "--study-name", name, "--storage", url, "--out", str(store[0]))
     assert done.returncode == 1
@@ -184,3 +196,14 @@ def test_an_unknown_command_is_one_line_listing_the_commands():
     assert done.stderr.strip().splitlines()[-1] == (
         "error: unknown command 'delete': choose one of run, list, show, export, report, dashboard "
         "(see --help)")
+
+
+def test_a_file_that_is_not_a_journal_is_one_line(tmp_path):
+    garbage = tmp_path / "notes.journal"
+    garbage.write_text("these are my notes\nand a second line\n")
+    done = cli.run("list", "--storage", f"journal:///{garbage}", timeout=60)
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines() == [
+        f"error: {garbage} is not an Optuna journal file (JSONDecodeError: Expecting value: "
+        "line 1 column 1 (char 0))"]
+    assert garbage.read_text() == "these are my notes\nand a second line\n"

@@ -35,7 +35,7 @@ def test_other_settings_are_refused_with_the_first_difference(storage):
 
 def test_another_direction_is_refused(storage):
     optuna.create_study(storage=storage, study_name="s", direction="minimize")
-    with pytest.raises(StorageError, match="exists with direction minimize"):
+    with pytest.raises(StorageError, match=r"exists with direction\(s\) minimize"):
         open_(storage)
 
 
