@@ -162,7 +162,8 @@ def fit_text(fit: ScalingFit) -> str:
     boot = fit.alpha_boot
     ci = (f"alpha 95 % CI [{boot.low:.3f}, {boot.high:.3f}] over {boot.n_resamples} "
           f"resamples of {fit.n_cells} cells and their seeds" if not math.isnan(boot.low)
-          else "no bootstrap interval")
+          else f"no bootstrap interval ({boot.failed} of {boot.n_resamples} resamples of "
+               f"{fit.n_cells} cells drew too few sizes to fit)")
     lof = fit.lack_of_fit
     check = f", lack-of-fit p = {lof.p_value:.2g}" if lof is not None else ""
     return f"{_fit_scope(fit)}: {formula(fit)}{shape}, {ci}{check}"

@@ -239,6 +239,11 @@ class BootstrapCI:
     failed: int
 
 
+# More failed resamples than this share (too few distinct groups to evaluate the
+# statistic) and no interval is given.
+MAX_FAILED_SHARE = 0.1
+
+
 def cluster_bootstrap(x: Sequence[float], replicates: Sequence[Sequence[float]],
                       statistic: Callable[[np.ndarray, np.ndarray], float | None],
                       n_resamples: int = N_RESAMPLES,
@@ -263,8 +268,11 @@ def cluster_bootstrap(x: Sequence[float], replicates: Sequence[Sequence[float]],
         value = statistic(xs[cells], ys)
         values.append(math.nan if value is None else value)
     finite = np.asarray(values)[np.isfinite(values)]
-    if finite.size == 0:
-        return BootstrapCI(math.nan, math.nan, n_resamples, n_resamples)
+    failed = n_resamples - finite.size
+    if failed > MAX_FAILED_SHARE * n_resamples:
+        # The survivors are the resamples that drew (nearly) every group: their spread is
+        # mostly replicate scatter, not the between-group scatter this interval is for.
+        return BootstrapCI(math.nan, math.nan, n_resamples, failed)
     tail = 100 * (1 - CONFIDENCE) / 2
     low, high = np.percentile(finite, [tail, 100 - tail])
-    return BootstrapCI(float(low), float(high), n_resamples, n_resamples - finite.size)
+    return BootstrapCI(float(low), float(high), n_resamples, failed)

@@ -141,3 +141,15 @@ def test_cluster_bootstrap_is_reproducible_and_counts_failed_resamples():
     assert first.low < float(np.polyfit(x, [np.mean(g) for g in groups], 1)[0]) < first.high
     # A draw of one cell four times has no slope: about 4 / 4**4 of the resamples.
     assert 0 < first.failed < 20 and first.n_resamples == 300
+
+
+def test_a_bootstrap_whose_resamples_mostly_fail_gives_no_interval():
+    """With 3 groups, a statistic that needs all 3 distinct sizes fails in 7 of 9
+    resamples: the survivors would carry only the replicates' scatter."""
+    def slope_if_three(x, y):
+        return float(np.polyfit(x, y, 1)[0]) if len(set(x)) == 3 else None
+
+    boot = cluster_bootstrap([1.0, 2.0, 3.0], [[0.1, 0.2], [0.2, 0.3], [0.3, 0.5]],
+                             slope_if_three, n_resamples=400)
+    assert math.isnan(boot.low) and math.isnan(boot.high)
+    assert 0.6 * 400 < boot.failed < 0.9 * 400  # 1 - 3!/3**3 = 0.78 expected
