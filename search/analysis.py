@@ -41,6 +41,7 @@ from search.stats import (
     paired_t,
 )
 from storage import TrialRecord
+from storage.records import DROPPED
 
 CNN, DENSE = "cnn", "dense"
 # Arch fields that follow from width/depth rather than being set beside them.
@@ -560,11 +561,12 @@ def incomplete_cells(records: Iterable[TrialRecord]) -> tuple[list[str], int]:
 
     A unit is settled once it has a COMPLETE trial or was PRUNED by a pruner, so a search
     study's pruned trials do not count. A twin closed by the grid's claim (``duplicate_of``)
-    settles nothing: its unit belongs to the trial it duplicates.
+    settles nothing: its unit belongs to the trial it duplicates. A unit dropped from the
+    queue (``run --drop-queue``) is no longer asked for, so it makes no cell incomplete.
     """
     units: dict[str, dict[Any, bool]] = {}
     for r in records:
-        if r.cell is None or r.duplicate_of is not None:
+        if r.cell is None or r.duplicate_of is not None or r.fail_reason == DROPPED:
             continue
         seeds = units.setdefault(r.cell, {})
         seeds[r.seed] = seeds.get(r.seed, False) or r.complete or r.state == "PRUNED"

@@ -120,8 +120,10 @@ class StudySpec:
             "dataset": self.dataset,
             "train_subset": self.train_subset,
             "split_seed": self.split_seed,
-            # Settings at their default are left out, so a training setting added later
-            # (with a default that keeps the old behaviour) keeps old studies' identity.
+            # Settings at their default are left out, so a training setting added from now
+            # on (with a default that keeps the old behaviour) keeps studies' identity.
+            # Studies made before this form (2026-11-28, when pools also began to pad) are
+            # refused, rightly: the same settings now build a different network.
             "train": {k: v for k, v in self.train.__dict__.items() if v != TRAIN_DEFAULTS[k]},
             "grids": [space_data(g) for g in self.grids],
             "space": space_data(self.space) if self.space else None,

@@ -73,8 +73,11 @@ class Progress:
         self._refresh()
 
     def _settled(self, trials: list[FrozenTrial]) -> dict[tuple[str, int], FrozenTrial]:
-        return {(t.user_attrs.get(R.CELL), t.user_attrs.get(R.SEED)): t for t in trials
-                if t.state == TrialState.COMPLETE or t.user_attrs.get(R.FINAL_FAILURE)}
+        """Settled units of this command's grid (extra seeds queued by others not counted)."""
+        return {key: t for t in trials
+                if (key := (t.user_attrs.get(R.CELL), t.user_attrs.get(R.SEED)))[0] in self.units
+                and key[1] is not None and key[1] < self.units[key[0]]
+                and (t.state == TrialState.COMPLETE or t.user_attrs.get(R.FINAL_FAILURE))}
 
     def eta(self, trials: list[FrozenTrial]) -> float | None:
         """Seconds until every unit is settled, or None without a model yet."""

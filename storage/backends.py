@@ -96,12 +96,13 @@ def mask_url(url: str) -> str:
     if url.startswith(JOURNAL_PREFIX) or "://" not in url:
         return url
     scheme, rest = url.split("://", 1)
-    authority, _, query = rest.partition("?")
-    at = authority.rfind("@")
-    if at >= 0 and ":" in authority[:at]:
-        authority = authority[:at].split(":", 1)[0] + ":***" + authority[at:]
+    at = rest.rfind("@")  # a password may hold '@', '/' or '?': the last '@' ends it
+    head, tail = (rest[:at], rest[at:]) if at >= 0 else ("", rest)
+    if ":" in head:
+        head = head.split(":", 1)[0] + ":***"
+    server, _, query = tail.partition("?")
     query = _QUERY_SECRET.sub(r"\1***", "?" + query)[1:] if query else ""
-    return f"{scheme}://{authority}" + (f"?{query}" if query else "")
+    return f"{scheme}://{head}{server}" + (f"?{query}" if query else "")
 
 
 def journal_path(url: str) -> Path:
@@ -109,6 +110,16 @@ def journal_path(url: str) -> Path:
     folder, ``journal:////tmp/x.log`` absolute."""
     path = url[len(JOURNAL_PREFIX):]
     return Path(path[1:] if path.startswith("/") else path)
+
+
+def _check_journal_meaning(url: str) -> None:
+    """Until 2026-11-28 ``journal:///data/s.log`` meant ``/data/s.log``: refuse the URL
+    when only that old file exists, instead of starting an empty study beside it."""
+    path = journal_path(url)
+    old = Path("/") / path
+    if not path.is_absolute() and not path.exists() and old.is_file():
+        raise StorageURLError(f"{url} now names {path} (relative, as sqlite:/// URLs do), "
+                              f"which does not exist; for {old} write journal:///{old}")
 
 
 def open_storage(url: str, *, create: bool = True) -> optuna.storages.BaseStorage:
@@ -120,6 +131,7 @@ def open_storage(url: str, *, create: bool = True) -> optuna.storages.BaseStorag
         if missing:
             raise StorageError(f"no study store at {missing}: check --storage / --out")
     if url.startswith(JOURNAL_PREFIX):
+        _check_journal_meaning(url)
         return _journal(url)
     try:
         parsed = make_url(url)
@@ -226,21 +238,36 @@ _TRANSIENT = (sqlalchemy.exc.OperationalError, sqlalchemy.exc.InterfaceError,
               optuna.exceptions.StorageInternalError)
 
 
+def _transient(exc: BaseException) -> bool:
+    """Optuna wraps every failed commit as StorageInternalError: retry only a lost
+    connection or lock, not an error the same call would meet again (a value too long)."""
+    if isinstance(exc, optuna.exceptions.StorageInternalError):
+        return isinstance(exc.__cause__, sqlalchemy.exc.OperationalError
+                          | sqlalchemy.exc.InterfaceError)
+    return True
+
+
 def _retrying(method: Callable[..., Any]) -> Callable[..., Any]:
     """Retry a storage call through a short outage, then fail with one line.
 
     A retried write may already have committed before its connection died. The worker
     protocol tolerates that: a claim repeated finds the trial RUNNING and is skipped (the
-    heartbeat check re-queues it), a second ``tell`` finds it finished and is dropped, a
-    unit enqueued twice is closed as a duplicate when claimed.
+    heartbeat check re-queues it), a repeated ``tell`` finds the trial finished and counts
+    as done, a unit enqueued twice is closed as a duplicate when claimed.
     """
     @functools.wraps(method)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        deadline, pause = time.monotonic() + retry_seconds(), 0.5
+        deadline, pause, retried = time.monotonic() + retry_seconds(), 0.5, False
         while True:
             try:
                 return method(*args, **kwargs)
+            except optuna.exceptions.UpdateFinishedTrialError:
+                if retried:  # the attempt cut off by the outage had committed (e.g. tell)
+                    return True
+                raise
             except _TRANSIENT as exc:
+                if not _transient(exc):
+                    raise
                 if time.monotonic() + pause > deadline:
                     cause = exc.__cause__ or exc
                     reason = (str(getattr(cause, "orig", None) or cause).strip().splitlines()
@@ -248,7 +275,7 @@ def _retrying(method: Callable[..., Any]) -> Callable[..., Any]:
                     raise StorageError(f"the database stayed unreachable for "
                                        f"{retry_seconds()} s: {reason}") from None
                 time.sleep(pause)
-                pause = min(pause * 2, 8.0)
+                pause, retried = min(pause * 2, 8.0), True
 
     return wrapper
 

@@ -21,9 +21,7 @@ import optuna
 from optuna.exceptions import UpdateFinishedTrialError
 from optuna.trial import TrialState
 
-from storage.records import CELL, DUPLICATE_OF, FAIL_REASON, FINAL_FAILURE, SEED
-
-DROPPED = "dropped from the queue"
+from storage.records import CELL, DROPPED, DUPLICATE_OF, FAIL_REASON, FINAL_FAILURE, SEED
 
 LIVE = (TrialState.WAITING, TrialState.RUNNING, TrialState.COMPLETE)
 
@@ -80,6 +78,10 @@ def drop(storage: optuna.storages.BaseStorage, trials: Iterable[optuna.trial.Fro
     dropped = 0
     for t in trials:
         try:
+            # Take it as a worker would (atomic WAITING -> RUNNING): a unit another
+            # worker claimed meanwhile is left to it, never failed under its feet.
+            if not storage.set_trial_state_values(t._trial_id, TrialState.RUNNING):
+                continue
             storage.set_trial_user_attr(t._trial_id, FAIL_REASON, DROPPED)
             dropped += storage.set_trial_state_values(t._trial_id, TrialState.FAIL)
         except UpdateFinishedTrialError:

@@ -1,10 +1,13 @@
 """Liveness of running trials, for every storage: a killed worker's trial becomes FAIL.
 
-RDB storages use Optuna's own heartbeat. Optuna 5.0 has none for the journal file, so the
-same protocol is written here on top of public storage calls: a thread stamps the trial's
-system attr ``heartbeat`` every interval, and a RUNNING trial whose stamp (or start, if it
-never stamped) is older than the grace period is set to FAIL. Optuna's heartbeat ignores a
+RDB storages keep Optuna's heartbeat table (``record_heartbeat``, judged by Optuna's
+``fail_stale_trials``). Optuna 5.0 has none for the journal file, so the same protocol is
+written here on top of public storage calls: a running trial's system attr ``heartbeat``
+is stamped every interval, and a RUNNING trial whose stamp (or start, if it never
+stamped) is older than the grace period is set to FAIL. Optuna's heartbeat ignores a
 trial that never beat, so on RDB storages an unstamped trial is judged by its start.
+The beats come from one loop of ours for every storage (not Optuna's heartbeat thread): a
+beat lost to a database outage is skipped, never a traceback from a background thread.
 """
 
 from __future__ import annotations
@@ -17,7 +20,6 @@ from collections.abc import Iterator
 
 import optuna
 from optuna.exceptions import UpdateFinishedTrialError
-from optuna.storages._heartbeat import get_heartbeat_thread  # no public API in Optuna 5.0
 from optuna.trial import TrialState
 
 from storage.backends import grace_seconds, heartbeat_seconds
@@ -41,19 +43,19 @@ def touch(storage: optuna.storages.BaseStorage, trial_id: int) -> None:
 @contextlib.contextmanager
 def beating(storage: optuna.storages.BaseStorage, trial_id: int) -> Iterator[None]:
     """Keep the trial marked alive while the block runs."""
-    if isinstance(storage, optuna.storages.RDBStorage):
-        with get_heartbeat_thread(trial_id, storage):
-            yield
-        return
     stop = threading.Event()
-
     interval = heartbeat_seconds()
+    rdb = isinstance(storage, optuna.storages.RDBStorage)
 
     def stamp() -> None:
         while True:
-            # A finished trial or a passing I/O error: keep beating, as long as we run.
+            # A finished trial or a database outage outlasting the storage's retries:
+            # skip this beat and keep beating, as long as the trial runs.
             with contextlib.suppress(Exception):
-                touch(storage, trial_id)
+                if rdb:
+                    storage.record_heartbeat(trial_id)
+                else:
+                    touch(storage, trial_id)
             if stop.wait(interval):
                 return
 

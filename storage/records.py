@@ -31,6 +31,7 @@ TRAIN_SECONDS = "train_seconds"
 FAIL_REASON, PRUNE_REASON = "fail_reason", "prune_reason"
 DUPLICATE_OF = "duplicate_of"
 FINAL_FAILURE = "final_failure"  # the unit failed for good (e.g. diverged): no retry
+DROPPED = "dropped from the queue"  # a fail_reason: the user asked for fewer units
 # Before epochs_run existed, trials stored the same count as "epochs".
 _LEGACY_EPOCHS = "epochs"
 

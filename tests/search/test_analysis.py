@@ -337,7 +337,10 @@ def test_partial_grid_reports_incomplete_cells_and_still_estimates():
              # An interrupted unit whose racing twin was closed as a duplicate: not settled.
              record(103, "cnn", {"width": 64, "depth": 3}, 0, None, state="FAIL"),
              dataclasses.replace(record(104, "cnn", {"width": 64, "depth": 3}, 0, None,
-                                        state="PRUNED"), duplicate_of=103)]
+                                        state="PRUNED"), duplicate_of=103),
+             # A seed dropped from the queue (run --drop-queue) is no longer asked for.
+             dataclasses.replace(record(105, "cnn", {"width": 8, "depth": 2}, 3, None,
+                                        state="FAIL"), fail_reason="dropped from the queue")]
     analysis = analyze(recs)
     assert analysis.incomplete == ("cnn:width=32,depth=2", "cnn:width=64,depth=2",
                                    "cnn:width=64,depth=3")

@@ -66,6 +66,7 @@ def test_passwords_are_masked():
     assert mask_url("postgresql://bob:p/w@db/lab?sslpassword=k") == (
         "postgresql://bob:***@db/lab?sslpassword=***")
     assert mask_url("postgresql://db/lab") == "postgresql://db/lab"
+    assert mask_url("postgresql://bob:pa?ss@db/lab") == "postgresql://bob:***@db/lab"
 
 
 @pytest.mark.parametrize(
@@ -130,3 +131,14 @@ def test_a_grace_shorter_than_the_heartbeat_is_refused(tmp_path, monkeypatch):
                                            r"SEARCH_HEARTBEAT_SECONDS \(10\)"):
         open_storage(f"sqlite:///{tmp_path}/g.db")
     assert not (tmp_path / "g.db").exists()
+
+
+def test_an_old_absolute_journal_url_is_not_silently_replaced(tmp_path, monkeypatch):
+    """journal:///x meant /x before it meant ./x (as sqlite:///x does): when only /x
+    exists, the URL is refused instead of starting an empty study at ./x."""
+    old = tmp_path / "old.log"
+    optuna.create_study(storage=open_storage(f"journal:///{old}"), study_name="a")
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(StorageError, match=f"for {old} write journal:///{old}"):
+        open_storage(f"journal://{old}")  # the old absolute spelling, read as relative now
+    assert not (tmp_path / str(old).lstrip("/")).exists()
