@@ -6,7 +6,8 @@ and a rate of units per second would be wrong at every step: seconds per epoch a
 fitted as ``a + b x (forward FLOPs x training images)`` over the finished trials (least
 squares on relative error: the small, overhead-bound nets count as much as the large
 ones), each remaining unit is charged that times the epochs it is expected to run (the
-fixed count, or for converged training the mean epochs run so far), plus the mean time
+fixed count, or for converged training the mean its cell's seeds ran so far, else the
+mean of all finished trials), plus the mean time
 a trial spends outside ``fit`` (build, test evaluation, storage); the sum is shared by the
 workers running now. Rendering is tqdm's: a live bar on a terminal, plain lines otherwise.
 """
@@ -88,19 +89,31 @@ class Progress:
         model = epoch_seconds_model(finished, self.images)
         if model is None:
             return None
-        epochs = (float(np.mean([t.user_attrs[R.EPOCHS_RUN] for t in finished]))
-                  if self.train.stop == "converged" else float(self.train.epochs))
+        epochs = self._expected_epochs(finished)
         per_trial = self.outside / self.mine if self.mine else 0.0
-        remaining = sum((epochs * model(self.cell_flops[cell] * self.images) + per_trial)
+        remaining = sum((epochs(cell) * model(self.cell_flops[cell] * self.images) + per_trial)
                         * sum(1 for s in range(seeds) if (cell, s) not in done)
                         for cell, seeds in self.units.items())
         running = [t for t in trials if t.state == TrialState.RUNNING]
         for t in running:  # the part of a running trial that is already done
             spent = time.time() - t.datetime_start.timestamp() if t.datetime_start else 0.0
-            cost = epochs * model(self.cell_flops.get(t.user_attrs.get(R.CELL), 0)
-                                  * self.images)
+            cell = t.user_attrs.get(R.CELL)
+            cost = epochs(cell) * model(self.cell_flops.get(cell, 0) * self.images)
             remaining -= min(spent, cost)
         return max(remaining, 0.0) / max(1, len(running))
+
+    def _expected_epochs(self, finished: list[FrozenTrial]) -> Callable[[str], float]:
+        """Epochs a unit of a cell will run: the fixed count; or, under converged training,
+        the mean its cell's finished seeds ran (dense nets stop far earlier than small
+        CNNs), else the mean over every finished trial."""
+        if self.train.stop != "converged":
+            return lambda cell: float(self.train.epochs)
+        runs: dict[str, list[int]] = {}
+        for t in finished:
+            if t.user_attrs.get(R.EPOCHS_RUN):
+                runs.setdefault(t.user_attrs.get(R.CELL), []).append(t.user_attrs[R.EPOCHS_RUN])
+        overall = float(np.mean([e for es in runs.values() for e in es]))
+        return lambda cell: float(np.mean(runs[cell])) if cell in runs else overall
 
     def status(self) -> str:
         trials = self.study.get_trials(deepcopy=False)

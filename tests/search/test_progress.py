@@ -36,8 +36,9 @@ def test_eta_charges_each_open_unit_its_predicted_epochs():
     flops = {"a": 1_000, "b": 3_000, "c": 2_000}
     converged = Progress(study, TrainConfig(epochs=30, stop="converged"), IMAGES, units, flops,
                          str, stream=io.StringIO())
-    # mean epochs run so far: 3; no time outside fit measured yet
-    assert converged.eta(study.trials) == pytest.approx(3 * (3.0 + 7.0 + 5.0))
+    # a and b: their own cell's epochs (4 and 2); c: the mean over finished trials (3).
+    # No time outside fit measured yet.
+    assert converged.eta(study.trials) == pytest.approx(4 * 3.0 + 2 * 7.0 + 3 * 5.0)
     fixed = Progress(study, TrainConfig(epochs=10), IMAGES, units, flops, str,
                      stream=io.StringIO())
     assert fixed.eta(study.trials) == pytest.approx(10 * (3.0 + 7.0 + 5.0))
