@@ -115,8 +115,9 @@ class Progress:
         overall = float(np.mean([e for es in runs.values() for e in es]))
         return lambda cell: float(np.mean(runs[cell])) if cell in runs else overall
 
-    def status(self) -> str:
-        trials = self.study.get_trials(deepcopy=False)
+    def status(self, trials: list[FrozenTrial] | None = None) -> str:
+        """The status line, from ``trials`` when the caller has just read them."""
+        trials = self.study.get_trials(deepcopy=False) if trials is None else trials
         parts = [f"this worker {self.mine}", f"elapsed {_clock(time.monotonic() - self.start)}"]
         if self.cell_flops:
             eta = self.eta(trials)
@@ -155,10 +156,11 @@ class Progress:
             self.bar.write(self.line(trial), file=self.stream)
             self._refresh()
         else:
-            done = len(self._settled(self.study.get_trials(deepcopy=False)))
+            trials = self.study.get_trials(deepcopy=False)  # one read for both lines
+            done = len(self._settled(trials))
             total = sum(self.units.values())
             head = f"{done}/{total} units · " if total else ""
-            print(f"{self.line(trial)}\n    {head}{self.status()}", file=self.stream,
+            print(f"{self.line(trial)}\n    {head}{self.status(trials)}", file=self.stream,
                   flush=True)
 
     def close(self) -> None:
