@@ -125,7 +125,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         raise InputError(f"unknown training setting(s) {', '.join(unknown)} ({origin}): "
                          f"use {', '.join(sorted(TRAIN_FIELDS))}")
     cfg = TrainConfig(**{**train_data, **overrides})
-    size = spaces.cost(spaces.build(arch))
+    size = spaces.cost(arch)
     keras.backend.clear_session()
     data = load_splits(dataset, train_subset=args.train_subset or None)
     print(f"data: {data!r}\narch: {arch.to_json()}\ntrain ({origin}): {cfg}\n"

@@ -69,7 +69,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                                    INPUT_SHAPES[spec.dataset]) for k, c in cells.items()}
     costs = {}
     for key, (arch, _) in resolved.items():
-        costs[key] = (arch.family, spaces.cost(spaces.build(arch)).flops)
+        costs[key] = (arch.family, spaces.cost(arch).flops)
         keras.backend.clear_session()
     unknown = [k for k in args.measure or [] if k not in cells]
     if unknown:

@@ -320,7 +320,7 @@ def measure_model(name: str, cfg, data, peak: float, repeats: int) -> dict[str, 
     import spaces
 
     arch = arch_of(name, data)
-    size = spaces.cost(spaces.build(arch))
+    size = spaces.cost(arch)
     raws, pipes = [], []
     for _ in range(repeats):
         raws.append(raw_fit(arch, cfg, data))
@@ -381,7 +381,7 @@ def measure_variants(groups: list[str], cfg, data, peak: float,
     import spaces
 
     arch = arch_of("medium", data)
-    flops = spaces.cost(spaces.build(arch)).flops
+    flops = spaces.cost(arch).flops
     variants = variant_list(groups, cfg.batch_size)
     runs: list[list[dict[str, Any]]] = [[] for _ in variants]
     for _ in range(repeats):

@@ -18,6 +18,7 @@ from typing import Any
 import spaces
 from search.analysis import CellStats, best_cell, cell_stats
 from search.errors import ExportError
+from spaces.plan import table
 from storage import TrialRecord
 
 PACKAGES = ("tensorflow-cpu", "tensorflow", "keras", "optuna", "numpy", "scipy")
@@ -59,26 +60,11 @@ def summary(study_name: str, dataset: str | None, best: CellStats) -> dict[str, 
     }
 
 
-SUMMARY_WIDTH = 100
-
-
-def model_summary(arch: dict[str, Any]) -> str:
-    """Keras' model summary with every column. Keras renders it with rich, whose console
-    takes the terminal's width (80 columns when there is none) and cuts the table there,
-    dropping "Param #"; rich reads the width from $COLUMNS, so it is set for this call."""
-    lines: list[str] = []
-    model = spaces.build(spaces.from_dict(arch))
-    previous = os.environ.get("COLUMNS")
-    os.environ["COLUMNS"] = str(SUMMARY_WIDTH)
-    try:
-        model.summary(print_fn=lambda line, **_: lines.append(line),
-                      line_length=SUMMARY_WIDTH - 4)
-    finally:
-        if previous is None:
-            del os.environ["COLUMNS"]
-        else:
-            os.environ["COLUMNS"] = previous
-    return "\n".join(lines)
+def layer_table(arch: dict[str, Any]) -> str:
+    """The layers Keras builds for ``arch`` (names, output shapes, parameters), from the
+    spec's plan: exporting needs no TensorFlow."""
+    spec = spaces.from_dict(arch)
+    return table(spec.input_shape, spec.layer_plan())
 
 
 def markdown(data: dict[str, Any]) -> str:
@@ -108,11 +94,9 @@ def markdown(data: dict[str, Any]) -> str:
         json.dumps(data["arch"], indent=2),
         "```",
         "",
-        "## Keras model summary",
+        "## Layers (as Keras builds them)",
         "",
-        "```",
-        model_summary(data["arch"]),
-        "```",
+        layer_table(data["arch"]),
         "",
         "## Versions",
         "",

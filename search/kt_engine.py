@@ -242,7 +242,7 @@ class _Recorder:
         initial = int(hp_values.get("tuner/initial_epoch", 0))
         # The weights trained for initial + this round's epochs: what a retrain must match.
         cfg = replace(cfg, epochs=initial + result.epochs)
-        size = spaces.cost(spaces.build(arch))
+        size = spaces.cost(arch)
         keras.backend.clear_session()
         attrs: dict[str, Any] = {
             # A round's weights have trained cfg.epochs epochs in all: the budget is part

@@ -37,9 +37,7 @@ def result_attrs(result: TrainResult) -> dict[str, Any]:
 def _size(family: str, values: dict[str, Any], spec: StudySpec, data: Splits
           ) -> tuple[spaces.ArchSpec, TrainConfig, spaces.Cost]:
     arch, cfg = resolve(family, values, spec.train, data.input_shape, data.num_classes)
-    size = spaces.cost(spaces.build(arch))
-    keras.backend.clear_session()
-    return arch, cfg, size
+    return arch, cfg, spaces.cost(arch)
 
 
 def grid_flops(spec: StudySpec, data: Splits) -> dict[str, int]:

@@ -5,8 +5,8 @@ turned into Keras models with :func:`build`, and measured with :func:`cost`.
 Nothing here knows about Optuna trials beyond the narrow adapters in :mod:`spaces.space`.
 """
 
-from spaces.cost import Cost, cost
+from spaces.cost import Cost
 from spaces.errors import SpecError
-from spaces.registry import FAMILIES, ArchSpec, build, from_dict, from_json
+from spaces.registry import FAMILIES, ArchSpec, build, cost, from_dict, from_json
 
 __all__ = ["FAMILIES", "ArchSpec", "Cost", "SpecError", "build", "cost", "from_dict", "from_json"]

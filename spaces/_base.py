@@ -7,7 +7,9 @@ import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, Self
 
+from spaces.cost import Cost
 from spaces.errors import SpecError
+from spaces.plan import Layer, build_model, cost
 
 if TYPE_CHECKING:
     import keras
@@ -47,5 +49,17 @@ class SpecBase:
             )
         return cls(**data)
 
-    def build(self) -> keras.Model:  # pragma: no cover - every family overrides it
+    input_shape: tuple[int, int, int]
+
+    def model_name(self) -> str:  # pragma: no cover - every family overrides it
         raise NotImplementedError
+
+    def layer_plan(self) -> list[Layer]:  # pragma: no cover - every family overrides it
+        raise NotImplementedError
+
+    def build(self) -> keras.Model:
+        return build_model(self.model_name(), self.input_shape, self.layer_plan())
+
+    def cost(self) -> Cost:
+        """Parameters and forward FLOPs per example, from the plan: no TensorFlow needed."""
+        return cost(self.layer_plan())

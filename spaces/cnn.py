@@ -15,14 +15,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 from spaces import _fields as f
 from spaces._base import BN_MOMENTUM, SpecBase
 from spaces.errors import SpecError
-
-if TYPE_CHECKING:
-    import keras
+from spaces.plan import Layer, Planner
 
 POOL = 2  # every block ends in a 2x2 pool with stride 2, halving the feature map
 MIN_MAP = 2  # the last block's map must keep at least 2x2 positions
@@ -130,39 +128,30 @@ class CNNSpec(SpecBase):
         """Kernel size of each block; a schedule shorter than depth repeats its last entry."""
         return tuple(self.kernels[min(i, len(self.kernels) - 1)] for i in range(self.depth))
 
-    def build(self) -> keras.Model:
-        import keras  # only to build: reading a spec needs no TensorFlow
-        from keras import layers
+    def model_name(self) -> str:
+        return f"cnn_w{self.width}_d{self.depth}"
 
-        inputs = keras.Input(shape=self.input_shape, name="image")
-        x = inputs
-        pool = layers.MaxPooling2D if self.pooling == "max" else layers.AveragePooling2D
+    def layer_plan(self) -> list[Layer]:
+        net = Planner(self.input_shape)
+        pool = "MaxPooling2D" if self.pooling == "max" else "AveragePooling2D"
         for b, (filters, kernel) in enumerate(
             zip(self.block_filters(), self.block_kernels(), strict=True), start=1
         ):
             for c in range(1, self.convs_per_block + 1):
-                x = layers.Conv2D(
-                    filters,
-                    kernel,
-                    padding="same",
-                    use_bias=not self.batch_norm,
-                    name=f"block{b}_conv{c}",
-                )(x)
+                net.conv(f"block{b}_conv{c}", filters, kernel, use_bias=not self.batch_norm)
                 if self.batch_norm:
-                    x = layers.BatchNormalization(momentum=BN_MOMENTUM, name=f"block{b}_bn{c}")(x)
-                x = layers.Activation(self.activation, name=f"block{b}_{self.activation}{c}")(x)
-            x = pool(POOL, padding="same", name=f"block{b}_pool")(x)
+                    net.batch_norm(f"block{b}_bn{c}", BN_MOMENTUM)
+                net.activation(f"block{b}_{self.activation}{c}", self.activation)
+            net.pool(f"block{b}_pool", pool, POOL, padding="same")
             if self.dropout:
-                x = layers.Dropout(self.dropout, name=f"block{b}_dropout")(x)
+                net.dropout(f"block{b}_dropout", self.dropout)
         if self.head == "gap":
-            x = layers.GlobalAveragePooling2D(name="gap")(x)
+            net.global_average("gap")
         else:
-            x = layers.Flatten(name="flatten")(x)
+            net.flatten("flatten")
         if self.dense_units:
-            x = layers.Dense(self.dense_units, activation=self.activation, name="head_dense")(x)
+            net.dense("head_dense", self.dense_units, activation=self.activation)
             if self.dropout:
-                x = layers.Dropout(self.dropout, name="head_dropout")(x)
-        outputs = layers.Dense(
-            self.num_classes, activation="softmax", dtype="float32", name="predictions"
-        )(x)
-        return keras.Model(inputs, outputs, name=f"cnn_w{self.width}_d{self.depth}")
+                net.dropout("head_dropout", self.dropout)
+        net.dense("predictions", self.num_classes, activation="softmax", dtype="float32")
+        return net.layers

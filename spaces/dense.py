@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 from spaces import _fields as f
 from spaces._base import BN_MOMENTUM, SpecBase
 from spaces.errors import SpecError
-
-if TYPE_CHECKING:
-    import keras
+from spaces.plan import Layer, Planner
 
 
 @dataclass(frozen=True)
@@ -39,24 +37,18 @@ class DenseSpec(SpecBase):
         set_(self, "input_shape", f.shape3(fam, self.input_shape))
         set_(self, "num_classes", f.positive_int(fam, "num_classes", self.num_classes))
 
-    def build(self) -> keras.Model:
-        import keras  # only to build: reading a spec needs no TensorFlow
-        from keras import layers
+    def model_name(self) -> str:
+        return f"dense_{self.layers}x{self.units}"
 
-        inputs = keras.Input(shape=self.input_shape, name="image")
-        x = layers.Flatten(name="flatten")(inputs)
+    def layer_plan(self) -> list[Layer]:
+        net = Planner(self.input_shape)
+        net.flatten("flatten")
         for i in range(1, self.layers + 1):
-            x = layers.Dense(
-                self.units,
-                use_bias=not self.batch_norm,
-                name=f"hidden{i}_dense",
-            )(x)
+            net.dense(f"hidden{i}_dense", self.units, use_bias=not self.batch_norm)
             if self.batch_norm:
-                x = layers.BatchNormalization(momentum=BN_MOMENTUM, name=f"hidden{i}_bn")(x)
-            x = layers.Activation(self.activation, name=f"hidden{i}_{self.activation}")(x)
+                net.batch_norm(f"hidden{i}_bn", BN_MOMENTUM)
+            net.activation(f"hidden{i}_{self.activation}", self.activation)
             if self.dropout:
-                x = layers.Dropout(self.dropout, name=f"hidden{i}_dropout")(x)
-        outputs = layers.Dense(
-            self.num_classes, activation="softmax", dtype="float32", name="predictions"
-        )(x)
-        return keras.Model(inputs, outputs, name=f"dense_{self.layers}x{self.units}")
+                net.dropout(f"hidden{i}_dropout", self.dropout)
+        net.dense("predictions", self.num_classes, activation="softmax", dtype="float32")
+        return net.layers

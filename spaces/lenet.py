@@ -8,14 +8,12 @@ The notebook called changing ``kernel`` "width"; here it is just the kernel size
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 from spaces import _fields as f
 from spaces._base import SpecBase
 from spaces.errors import SpecError
-
-if TYPE_CHECKING:
-    import keras
+from spaces.plan import Layer, Planner
 
 
 @dataclass(frozen=True)
@@ -56,23 +54,20 @@ class LeNetSpec(SpecBase):
         side = side - 1 if self.extra_convs else (side - 2) // 2 + 1
         return side - (self.kernel - 1)
 
-    def build(self) -> keras.Model:
-        import keras  # only to build: reading a spec needs no TensorFlow
-        from keras import layers
+    def model_name(self) -> str:
+        return f"lenet_k{self.kernel}_x{self.extra_convs}"
 
+    def layer_plan(self) -> list[Layer]:
         act, k = self.activation, self.kernel
-        inputs = keras.Input(shape=self.input_shape, name="image")
-        x = layers.Conv2D(6, k, padding="same", activation=act, name="block1_conv1")(inputs)
-        x = layers.AveragePooling2D(2, strides=1, name="block1_pool")(x)
-        x = layers.Conv2D(16, k, activation=act, name="block2_conv1")(x)
+        net = Planner(self.input_shape)
+        net.conv("block1_conv1", 6, k, activation=act)
+        net.pool("block1_pool", "AveragePooling2D", 2, strides=1)
+        net.conv("block2_conv1", 16, k, padding="valid", activation=act)
         for i in range(self.extra_convs):
-            x = layers.Conv2D(16, 5, activation=act, name=f"block2_conv{i + 2}")(x)
-        stride = 1 if self.extra_convs else 2
-        x = layers.AveragePooling2D(2, strides=stride, name="block2_pool")(x)
-        x = layers.Conv2D(120, k, activation=act, name="block3_conv1")(x)
-        x = layers.Flatten(name="flatten")(x)
-        x = layers.Dense(84, activation=act, name="head_dense")(x)
-        outputs = layers.Dense(
-            self.num_classes, activation="softmax", dtype="float32", name="predictions"
-        )(x)
-        return keras.Model(inputs, outputs, name=f"lenet_k{k}_x{self.extra_convs}")
+            net.conv(f"block2_conv{i + 2}", 16, 5, padding="valid", activation=act)
+        net.pool("block2_pool", "AveragePooling2D", 2, strides=1 if self.extra_convs else 2)
+        net.conv("block3_conv1", 120, k, padding="valid", activation=act)
+        net.flatten("flatten")
+        net.dense("head_dense", 84, activation=act)
+        net.dense("predictions", self.num_classes, activation="softmax", dtype="float32")
+        return net.layers

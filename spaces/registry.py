@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from spaces.cnn import CNNSpec
+from spaces.cost import Cost
 from spaces.dense import DenseSpec
 from spaces.errors import SpecError
 from spaces.lenet import LeNetSpec
@@ -40,3 +41,8 @@ def from_json(text: str) -> ArchSpec:
 def build(spec: ArchSpec) -> keras.Model:
     """Dispatch on the family: one call creates any registered architecture."""
     return spec.build()
+
+
+def cost(spec: ArchSpec) -> Cost:
+    """Parameters and forward FLOPs per example, without building (or importing) Keras."""
+    return spec.cost()

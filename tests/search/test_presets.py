@@ -28,7 +28,7 @@ def test_scaling_grid_covers_widths_depths_and_dense_sizes_spanning_the_cnns():
 
     def params(cell):
         arch, _ = presets.resolve(cell.space.family, cell.values, spec.train, (28, 28, 1))
-        return spaces.cost(spaces.build(arch)).params
+        return spaces.cost(arch).params
 
     dense_sizes = [params(c) for c in dense]
     for cell in cnn:  # every CNN has a dense net within a factor 4 to be compared with

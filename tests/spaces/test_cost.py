@@ -1,7 +1,5 @@
 """FLOP counts on cases small enough to compute by hand."""
 
-import keras
-
 import spaces
 from spaces.cost import human
 
@@ -9,7 +7,7 @@ from spaces.cost import human
 def test_dense_flops_are_two_multiply_adds_per_weight():
     spec = spaces.from_dict({"family": "dense", "layers": 1, "units": 10})
     # 784*10 + 10*10 multiply-adds, times 2; biases do not count.
-    assert spaces.cost(spaces.build(spec)).flops == 2 * (784 * 10 + 10 * 10)
+    assert spaces.cost(spec).flops == 2 * (784 * 10 + 10 * 10)
 
 
 def test_cnn_flops_by_hand():
@@ -18,13 +16,7 @@ def test_cnn_flops_by_hand():
     conv1 = 8 * 8 * 4 * (3 * 3 * 1)  # 'same' conv on 8x8, 4 filters
     conv2 = 4 * 4 * 8 * (3 * 3 * 4)  # after a 2x2 pool: 4x4, 8 filters
     head = (2 * 2 * 8) * 10  # flatten of 2x2x8 into 10 classes
-    assert spaces.cost(spaces.build(spec)).flops == 2 * (conv1 + conv2 + head)
-
-
-def test_nested_models_are_counted_once():
-    body = spaces.build(spaces.from_dict({"family": "dense", "units": 32}))
-    wrapped = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.RandomFlip(), body])
-    assert spaces.cost(wrapped) == spaces.cost(body)
+    assert spaces.cost(spec).flops == 2 * (conv1 + conv2 + head)
 
 
 def test_human_counts():
