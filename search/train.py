@@ -20,6 +20,7 @@ import spaces
 from search import interrupt
 from search.config import TrainConfig
 from search.data import Splits
+from storage import records as R
 
 # "plateau": the learning rate is multiplied by this after half the stopping patience
 # without improvement, so a net gets a lower-rate phase before patience runs out.
@@ -75,6 +76,19 @@ def _with_input_pipeline(body: keras.Model, cfg: TrainConfig) -> keras.Model:
     if not pre:
         return body
     return keras.Sequential([keras.Input(body.input_shape[1:]), *pre, body], name=body.name)
+
+
+class RoundMetrics(keras.callbacks.Callback):
+    """Rounds each epoch's losses and accuracies in place, as they are stored
+    (:func:`storage.records.metric`), before any later callback reads them: the history,
+    early stopping and Optuna's pruning callback (the trial's intermediate values) all see
+    the stored numbers. Keras hands every callback the same ``logs`` dict, and its own
+    callbacks edit it too (ReduceLROnPlateau adds the learning rate); it must come first."""
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        for key, value in (logs or {}).items():
+            if key.endswith(("accuracy", "loss")) and isinstance(value, float):
+                logs[key] = R.metric(value)  # type: ignore[index]
 
 
 def _schedule_callbacks(cfg: TrainConfig) -> tuple[list[keras.callbacks.Callback],
@@ -162,7 +176,7 @@ def train(
             epochs=cfg.epochs,
             batch_size=cfg.batch_size,
             verbose=verbose,  # Keras: 2 prints one line per epoch
-            callbacks=[keras.callbacks.TerminateOnNaN(), *schedule, *callbacks],
+            callbacks=[RoundMetrics(), keras.callbacks.TerminateOnNaN(), *schedule, *callbacks],
         )
         train_seconds = time.perf_counter() - start
         logs = history.history
@@ -176,7 +190,7 @@ def train(
                               return_dict=True, callbacks=list(callbacks))
         return TrainResult(
             val_accuracy=curve[best],
-            test_accuracy=float(test["accuracy"]),
+            test_accuracy=R.metric(test["accuracy"]),
             val_curve=curve,
             epochs=len(curve),
             train_seconds=train_seconds,

@@ -48,6 +48,10 @@ def test_a_converged_trial_stores_how_it_ended_and_pruning_still_works(tiny):
             assert a["epochs_run"] == len(trial.intermediate_values)
             assert a["val_accuracy"] == trial.intermediate_values[a["best_epoch"] - 1]
             assert 0 <= a["train_accuracy"] <= 1 and a["train_loss"] > 0
+            stored = [trial.value, a["test_accuracy"], a["train_accuracy"], a["train_loss"]]
+            assert stored == [round(v, 6) for v in stored]  # not float32 digits in float64
         else:
             assert trial.state == optuna.trial.TrialState.PRUNED
             assert len(trial.intermediate_values) == 3 and "val_accuracy" not in a
+        reported = list(trial.intermediate_values.values())
+        assert reported == [round(v, 6) for v in reported]
