@@ -91,9 +91,17 @@ def open_study(
         raise StorageError(f"study {name!r} exists but was not made by search.study: "
                            "use another --study-name")
     if stored != _canonical(identity):
-        diff = _first_difference(json.loads(stored), json.loads(_canonical(identity)))
-        raise StorageError(f"study {name!r} exists with other settings ({diff}): "
-                           "use another --study-name, or the same settings to resume")
+        where, was, now = _first_difference(json.loads(stored), json.loads(_canonical(identity)))
+        if was is _ABSENT or now is _ABSENT:
+            # Settings gain fields as the project grows (e.g. train.stop on 2026-11-28): a
+            # study made by another version can be read, but resuming it would mix rules.
+            raise StorageError(
+                f"study {name!r} was made by another version of search.study (its settings "
+                f"{'lack' if was is _ABSENT else 'have'} {where}): read it with show, report "
+                "or export, and run with another --study-name")
+        raise StorageError(f"study {name!r} exists with other settings ({where}: stored "
+                           f"{was!r}, now {now!r}): use another --study-name, or the same "
+                           "settings to resume")
     return study, False
 
 
@@ -116,12 +124,17 @@ def mark_queued(study: optuna.Study) -> None:
     study.set_user_attr(QUEUED, True)
 
 
-def _first_difference(old: Any, new: Any, path: str = "") -> str:
+_ABSENT = object()  # a setting one side does not have at all (not even as null)
+
+
+def _first_difference(old: Any, new: Any, path: str = "") -> tuple[str, Any, Any]:
+    """Where two settings first differ, and the stored and the new value there."""
     if isinstance(old, dict) and isinstance(new, dict):
         for key in sorted(set(old) | set(new)):
-            if old.get(key) != new.get(key):
-                return _first_difference(old.get(key), new.get(key), f"{path}.{key}".strip("."))
-    return f"{path or 'settings'}: stored {old!r}, now {new!r}"
+            was, now = old.get(key, _ABSENT), new.get(key, _ABSENT)
+            if was != now:
+                return _first_difference(was, now, f"{path}.{key}".strip("."))
+    return path or "settings", old, new
 
 
 def find_study(storage: optuna.storages.BaseStorage, name: str) -> optuna.Study:

@@ -33,6 +33,15 @@ def test_other_settings_are_refused_with_the_first_difference(storage):
         open_(storage, identity={**IDENTITY, "train": {"epochs": 1}})
 
 
+@pytest.mark.parametrize(("stored", "word"), [({"epochs": 3}, "lack"),
+                                              ({"epochs": 3, "stop": "fixed", "old": 1}, "have")])
+def test_a_study_of_another_version_is_named_as_such(storage, stored, word):
+    open_(storage, identity={**IDENTITY, "train": stored})
+    with pytest.raises(StorageError, match=rf"another version of search.study \(its settings "
+                                           rf"{word} train\.(stop|old)\): read it with show"):
+        open_(storage, identity={**IDENTITY, "train": {"epochs": 3, "stop": "fixed"}})
+
+
 def test_another_direction_is_refused(storage):
     optuna.create_study(storage=storage, study_name="s", direction="minimize")
     with pytest.raises(StorageError, match=r"exists with direction\(s\) minimize"):
