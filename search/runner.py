@@ -19,7 +19,7 @@ from search.presets import StudySpec
 from search.train import TrainingDiverged
 from spaces import SpecError
 from storage import claims, records
-from storage.backends import heartbeat_seconds
+from storage.backends import heartbeat_seconds, is_journal
 from storage.heartbeat import beating, fail_stale, touch
 from storage.studies import mark_queued, wait_until_queued
 
@@ -109,7 +109,7 @@ def run_grid(study: optuna.Study, storage: optuna.storages.BaseStorage, spec: St
             if running != said:
                 notice(f"waiting for {running} unit(s) running on other workers")
                 said = running
-            interrupt.sleep(heartbeat_seconds())
+            interrupt.sleep(heartbeat_seconds(is_journal(storage)))
             continue
         touch(storage, trial._trial_id)
         report(execute(study, storage, trial, objective))

@@ -22,7 +22,7 @@ import optuna
 from optuna.exceptions import UpdateFinishedTrialError
 from optuna.trial import TrialState
 
-from storage.backends import grace_seconds, heartbeat_seconds
+from storage.backends import grace_seconds, heartbeat_seconds, is_journal
 from storage.records import FAIL_REASON
 
 STAMP = "heartbeat"
@@ -44,7 +44,7 @@ def touch(storage: optuna.storages.BaseStorage, trial_id: int) -> None:
 def beating(storage: optuna.storages.BaseStorage, trial_id: int) -> Iterator[None]:
     """Keep the trial marked alive while the block runs."""
     stop = threading.Event()
-    interval = heartbeat_seconds()
+    interval = heartbeat_seconds(is_journal(storage))
     rdb = isinstance(storage, optuna.storages.RDBStorage)
 
     def stamp() -> None:
@@ -75,13 +75,13 @@ def fail_stale(study: optuna.Study, storage: optuna.storages.BaseStorage) -> Non
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
             optuna.storages.fail_stale_trials(study)
-    now = time.time()
+    now, grace = time.time(), grace_seconds(is_journal(storage))
     for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
         if rdb and STAMP in trial.system_attrs:
             continue  # Optuna's heartbeat judges it
         start = trial.datetime_start.timestamp() if trial.datetime_start else now
         last = trial.system_attrs.get(STAMP, start)
-        if now - last <= grace_seconds():
+        if now - last <= grace:
             continue
         with contextlib.suppress(UpdateFinishedTrialError):
             # Optuna allows no attr on a finished trial, so the reason goes first; if the

@@ -4,6 +4,7 @@ import optuna
 import pytest
 
 from storage import StorageError, default_url, mask_url, open_storage
+from storage.backends import grace_seconds, heartbeat_seconds, is_journal
 
 
 def test_default_is_an_sqlite_file_in_the_output_folder(tmp_path):
@@ -131,6 +132,18 @@ def test_a_grace_shorter_than_the_heartbeat_is_refused(tmp_path, monkeypatch):
                                            r"SEARCH_HEARTBEAT_SECONDS \(10\)"):
         open_storage(f"sqlite:///{tmp_path}/g.db")
     assert not (tmp_path / "g.db").exists()
+
+
+def test_journal_files_beat_once_a_minute_and_wait_longer(tmp_path, monkeypatch):
+    """Each beat appends a line to a journal file: beats (and the grace) are 6x longer."""
+    monkeypatch.delenv("SEARCH_GRACE_SECONDS", raising=False)
+    monkeypatch.delenv("SEARCH_HEARTBEAT_SECONDS", raising=False)
+    assert (heartbeat_seconds(), grace_seconds()) == (10, 30)
+    assert (heartbeat_seconds(journal=True), grace_seconds(journal=True)) == (60, 180)
+    monkeypatch.setenv("SEARCH_HEARTBEAT_SECONDS", "100")  # over 30, under 180
+    with pytest.raises(StorageError, match=r"SEARCH_GRACE_SECONDS \(30\) must be longer"):
+        open_storage(f"sqlite:///{tmp_path}/g.db")
+    assert is_journal(open_storage(f"journal:///{tmp_path}/g.log"))
 
 
 def test_an_old_absolute_journal_url_is_not_silently_replaced(tmp_path, monkeypatch):
