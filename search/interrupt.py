@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import signal
 import threading
+import time
 from typing import Any
 
 _STOP = threading.Event()
@@ -36,6 +37,12 @@ def check() -> None:
 
 
 def sleep(seconds: float) -> None:
-    """Wait up to ``seconds``, ending at once (with KeyboardInterrupt) on a stop request."""
+    """Wait up to ``seconds``, ending at once (with KeyboardInterrupt) on a stop request.
+
+    Only the main thread stops: in another (a heartbeat retrying a database call) this is
+    a plain sleep, as an exception there would end the thread, not the worker."""
+    if threading.current_thread() is not threading.main_thread():
+        time.sleep(seconds)
+        return
     _STOP.wait(seconds)
     check()

@@ -169,7 +169,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                        train_subset=spec.train_subset)
     print(f"study {spec.name!r} (preset {spec.preset}, {spec.mode}) in {mask_url(url)}")
     print(f"data: {data!r}")
-    storage = open_storage(url)
+    storage = open_storage(url, wait=interrupt.sleep)
     warning = network_filesystem_warning(url)
     if warning:
         print(warning, file=sys.stderr)

@@ -136,9 +136,14 @@ def _check_journal_meaning(url: str) -> None:
                               f"which does not exist; for {old} write journal:///{old}")
 
 
-def open_storage(url: str, *, create: bool = True) -> optuna.storages.BaseStorage:
+def open_storage(url: str, *, create: bool = True,
+                 wait: Callable[[float], None] = time.sleep) -> optuna.storages.BaseStorage:
     """Open the storage behind ``url``; with ``create=False`` a missing file is an error
-    (reading commands must not leave an empty database behind a mistyped path)."""
+    (reading commands must not leave an empty database behind a mistyped path).
+
+    ``wait(seconds)`` is how a database call pauses between retries through an outage; a
+    worker passes one that ends at once when the user asks it to stop (Ctrl-C, SIGTERM),
+    instead of retrying for up to a minute."""
     # Refuse a grace shorter than the heartbeat before anything runs.
     grace_seconds(journal=url.startswith(JOURNAL_PREFIX))
     if not create:
@@ -157,10 +162,10 @@ def open_storage(url: str, *, create: bool = True) -> optuna.storages.BaseStorag
     backend = parsed.get_backend_name()
     if backend == "sqlite":
         # WAL needs shared memory between processes, which network file systems lack.
-        return _serialized(_rdb(url, _sqlite_options(parsed), _SQLiteStorage),
+        return _serialized(_rdb(url, _sqlite_options(parsed), _SQLiteStorage, wait),
                            wal=network_filesystem_warning(url) is None)
     if backend == "postgresql":
-        return _rdb(url, {"pool_pre_ping": True}, _ResilientStorage)
+        return _rdb(url, {"pool_pre_ping": True}, _ResilientStorage, wait)
     raise StorageURLError(f"unsupported storage {backend!r} in {mask_url(url)!r}: "
                           f"use {URL_FORMS}")
 
@@ -198,19 +203,21 @@ def _sqlite_options(parsed: sqlalchemy.URL) -> dict:
     return {"connect_args": {"timeout": SQLITE_BUSY_TIMEOUT_SECONDS}}
 
 
-def _rdb(url: str, engine_kwargs: dict, kind: type[optuna.storages.RDBStorage]
-         = optuna.storages.RDBStorage) -> optuna.storages.RDBStorage:
+def _rdb(url: str, engine_kwargs: dict, kind: type[_ResilientStorage],
+         wait: Callable[[float], None]) -> _ResilientStorage:
     # Workers started together on an empty database race to create Optuna's tables; the
     # losers get "duplicate key ... pg_type" or "already exists" (PostgreSQL), or "UNIQUE
     # constraint failed: alembic_version" (SQLite, seen in tests/storage/test_workers.py): retry.
     for attempt in range(CREATE_RETRIES):
         try:
-            return kind(
+            storage = kind(
                 url,
                 engine_kwargs=engine_kwargs,
                 heartbeat_interval=heartbeat_seconds(),
                 grace_period=grace_seconds(),
             )
+            storage.retry_wait = wait
+            return storage
         except (SQLAlchemyError, ImportError, RuntimeError) as exc:  # RuntimeError: schema
             reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
             racing = any(m in reason for m in ("duplicate key", "already exists",
@@ -271,11 +278,11 @@ def _retrying(method: Callable[..., Any]) -> Callable[..., Any]:
     as done, a unit enqueued twice is closed as a duplicate when claimed.
     """
     @functools.wraps(method)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
+    def wrapper(self: _ResilientStorage, *args: Any, **kwargs: Any) -> Any:
         deadline, pause, retried = time.monotonic() + retry_seconds(), 0.5, False
         while True:
             try:
-                return method(*args, **kwargs)
+                return method(self, *args, **kwargs)
             except optuna.exceptions.UpdateFinishedTrialError:
                 if retried:  # the attempt cut off by the outage had committed (e.g. tell)
                     return True
@@ -289,7 +296,7 @@ def _retrying(method: Callable[..., Any]) -> Callable[..., Any]:
                               or ["unknown error"])[0]
                     raise StorageError(f"the database stayed unreachable for "
                                        f"{retry_seconds()} s: {reason}") from None
-                time.sleep(pause)
+                self.retry_wait(pause)
                 pause, retried = min(pause * 2, 8.0), True
 
     return wrapper
@@ -307,7 +314,10 @@ _DATABASE_METHODS = tuple(
 
 
 class _ResilientStorage(optuna.storages.RDBStorage):
-    """RDBStorage whose database calls survive a short outage (``_retrying``)."""
+    """RDBStorage whose database calls survive a short outage (``_retrying``), pausing
+    between attempts with ``retry_wait``."""
+
+    retry_wait: Callable[[float], None] = staticmethod(time.sleep)
 
 
 class _SQLiteStorage(_ResilientStorage):
