@@ -175,7 +175,14 @@ def _read(name_or_file: str) -> tuple[str, dict[str, Any]]:
         path = Path(name_or_file)
         if not path.is_file():
             raise PresetError(f"preset file {name_or_file} does not exist")
-        text, name = path.read_text(), path.stem
+        try:
+            text, name = path.read_text(encoding="utf-8"), path.stem  # TOML is UTF-8
+        except UnicodeDecodeError as exc:
+            raise PresetError(f"preset {name_or_file} is not UTF-8 text, as TOML must be "
+                              f"(byte 0x{exc.object[exc.start]:02x} at offset {exc.start})"
+                              ) from None
+        except OSError as exc:
+            raise PresetError(f"cannot read preset {name_or_file}: {exc.strerror}") from None
     else:
         if name_or_file not in available():
             raise PresetError(f"unknown preset {name_or_file!r}: choose one of "

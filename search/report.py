@@ -48,7 +48,7 @@ from search.errors import ReportError
 from search.export import versions
 from search.stats import N_RESAMPLES, POWER_WITH_FLOOR, Interval
 from spaces.cost import human
-from storage import TrialRecord
+from storage import ReadOnlyStorageError, TrialRecord
 from storage.records import HOST, to_record
 from storage.studies import IDENTITY
 
@@ -99,6 +99,7 @@ class ReportPaths:
     figures: tuple[str, ...]
     pngs: tuple[Path, ...] = ()
     headline: tuple[str, ...] = ()  # what the CLI prints, without analysing twice
+    in_dashboard: bool = False  # the figures and note were saved into the study
 
 
 # --------------------------------------------------------------------------- text
@@ -856,10 +857,14 @@ def write_report(study: optuna.Study, out: Path, *, png: bool = False,
         raise ReportError(f"cannot write to {out}: {exc.strerror}") from None
     ours = [f for f in figures if f.scaling]
     if dashboard:
-        for f in ours:
-            optuna_dashboard.save_plotly_graph_object(study, f.figure,
-                                                      graph_object_id=f.dashboard_id)
-        optuna_dashboard.save_note(study, note(study.study_name, analysis, setup, budget))
+        try:
+            for f in ours:
+                optuna_dashboard.save_plotly_graph_object(study, f.figure,
+                                                          graph_object_id=f.dashboard_id)
+            optuna_dashboard.save_note(study, note(study.study_name, analysis, setup, budget))
+            paths = replace(paths, in_dashboard=True)
+        except (ReadOnlyStorageError, PermissionError):
+            pass  # a published, read-only store: the files are the report
     if png:
         return replace(paths, pngs=write_pngs(ours, out / "figures"))
     return paths

@@ -312,6 +312,9 @@ def cmd_report(args: argparse.Namespace) -> int:
     study = find_study(_existing_storage(args), args.study_name)
     paths = write_report(study, _export_dir(args.out, args.study_name), png=args.png)
     print(f"wrote {paths.html}, {paths.scaling_json.name} and {paths.cells_csv.name}")
+    if not paths.in_dashboard:
+        print("warning: the store is read-only: the figures and note were not added to the "
+              "dashboard", file=sys.stderr)
     print(wrap_headline(["", *paths.headline]))
     return 0
 

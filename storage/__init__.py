@@ -4,6 +4,7 @@ No Keras here, and nothing from ``spaces``: this package only speaks Optuna.
 """
 
 from storage.backends import (
+    ReadOnlyStorageError,
     StorageError,
     StorageURLError,
     default_url,
@@ -16,6 +17,7 @@ from storage.records import TrialRecord, trial_records
 
 __all__ = [
     "Claimer",
+    "ReadOnlyStorageError",
     "StorageError",
     "StorageURLError",
     "TrialRecord",

@@ -18,6 +18,7 @@ import random
 import re
 import threading
 import time
+import urllib.parse
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -46,6 +47,10 @@ class StorageError(Exception):
 
 class StorageURLError(StorageError):
     """The storage URL itself is wrong (a usage error)."""
+
+
+class ReadOnlyStorageError(StorageError):
+    """A write to a store opened read-only (e.g. ``sqlite:///file:PATH?mode=ro&uri=true``)."""
 
 
 def _seconds(name: str, default: str) -> int:
@@ -162,8 +167,10 @@ def open_storage(url: str, *, create: bool = True,
     backend = parsed.get_backend_name()
     if backend == "sqlite":
         # WAL needs shared memory between processes, which network file systems lack.
+        # WAL is a write: a read-only store keeps its journal mode.
         return _serialized(_rdb(url, _sqlite_options(parsed), _SQLiteStorage, wait),
-                           wal=network_filesystem_warning(url) is None)
+                           wal=network_filesystem_warning(url) is None
+                           and not _sqlite_read_only(parsed))
     if backend == "postgresql":
         return _rdb(url, {"pool_pre_ping": True}, _ResilientStorage, wait)
     raise StorageURLError(f"unsupported storage {backend!r} in {mask_url(url)!r}: "
@@ -180,7 +187,20 @@ def _file_of(url: str) -> Path | None:
         return None  # open_storage reports it
     if parsed.get_backend_name() != "sqlite" or not parsed.database:
         return None
-    return Path(parsed.database)
+    return _sqlite_path(parsed)
+
+
+def _sqlite_path(parsed: sqlalchemy.URL) -> Path:
+    """The file of an SQLite URL, also in SQLite's URI form (``file:PATH`` with ``uri=true``
+    in the query, e.g. ``sqlite:///file:runs/studies.db?mode=ro&uri=true``)."""
+    database = parsed.database or ""
+    if parsed.query.get("uri") == "true" and database.startswith("file:"):
+        return Path(urllib.parse.urlsplit(database).path)
+    return Path(database)
+
+
+def _sqlite_read_only(parsed: sqlalchemy.URL) -> bool:
+    return parsed.query.get("uri") == "true" and parsed.query.get("mode") == "ro"
 
 
 def _missing_file(url: str) -> Path | None:
@@ -192,7 +212,10 @@ def _missing_file(url: str) -> Path | None:
 def _sqlite_options(parsed: sqlalchemy.URL) -> dict:
     if not parsed.database or parsed.database == ":memory:":
         raise StorageURLError("sqlite storage needs a file: sqlite:///path/to/studies.db")
-    folder = Path(parsed.database).resolve().parent
+    options = {"connect_args": {"timeout": SQLITE_BUSY_TIMEOUT_SECONDS}}
+    if _sqlite_read_only(parsed):
+        return options  # nothing to create or write
+    folder = _sqlite_path(parsed).resolve().parent
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -200,7 +223,7 @@ def _sqlite_options(parsed: sqlalchemy.URL) -> dict:
                            f"{exc.strerror}") from None
     if not os.access(folder, os.W_OK):
         raise StorageError(f"cannot write the SQLite file in {folder}: permission denied")
-    return {"connect_args": {"timeout": SQLITE_BUSY_TIMEOUT_SECONDS}}
+    return options
 
 
 def _rdb(url: str, engine_kwargs: dict, kind: type[_ResilientStorage],
@@ -288,6 +311,8 @@ def _retrying(method: Callable[..., Any]) -> Callable[..., Any]:
                     return True
                 raise
             except _TRANSIENT as exc:
+                if "readonly database" in str(exc.__cause__ or exc):
+                    raise ReadOnlyStorageError("the store is read-only") from None
                 if not _transient(exc):
                     raise
                 if time.monotonic() + pause > deadline:
@@ -372,7 +397,13 @@ def _journal(url: str) -> optuna.storages.JournalStorage:
         path.parent.mkdir(parents=True, exist_ok=True)
         backend = optuna.storages.journal.JournalFileBackend(str(path))
         # Replaying the log happens here: a file that is not an Optuna journal fails now.
-        return optuna.storages.JournalStorage(backend)
+        storage = optuna.storages.JournalStorage(backend)
+        # Optuna takes a last line without a newline for a write in progress and skips it:
+        # a file of one such line (notes, a UTF-16 file) would read as an empty journal,
+        # and the first record appended would be glued to it, breaking both.
+        if path.stat().st_size and next(backend.read_logs(0), None) is None:
+            raise ValueError("no complete record")
+        return storage
     except OSError as exc:
         raise StorageError(f"cannot open journal file {path}: {exc.strerror}") from None
     except (ValueError, KeyError, TypeError, AttributeError) as exc:

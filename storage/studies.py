@@ -39,6 +39,10 @@ def check_study_name(name: str) -> str:
     if len(name) > MAX_NAME_LENGTH:
         raise StudyNameError(f"study name is {len(name)} characters long; at most "
                              f"{MAX_NAME_LENGTH}")
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:  # bytes the terminal's encoding could not decode
+        raise StudyNameError(f"study name {name!r} is not valid UTF-8") from None
     if not name.isprintable():
         raise StudyNameError(f"study name {name!r} holds a control character (newline, tab…)")
     return name
