@@ -1,7 +1,7 @@
 """Per-trial pipeline cost outside training: sampler, storage and bookkeeping, no training.
 
     python benchmarks/overhead.py [--trials 10,100,1000] [--storages sqlite,journal,postgres]
-        [--modes grid,search] [--epochs 3] [--postgres URL]
+        [--modes grid,search] [--epochs 3] [--readers none,live] [--postgres URL]
         [--json runs/benchmarks/overhead.json]
 
 Each (storage, mode, size) runs a fresh study of ``size`` trials with the project's own
@@ -29,6 +29,13 @@ Timed: the whole ``run_grid``/``run_search`` call (queueing included) divided by
 a trial at that study size); and reading every trial back as records
 (``storage.trial_records``, what analysis and reports read), per trial.
 Target (issue 6): < 50 ms per trial at 1000 trials on SQLite.
+
+``--readers live`` repeats each run with the study watched while it is written, as users
+watch a live study: the real optuna-dashboard (``search.study dashboard``) whose study API
+is fetched once a second (its page polls the same API), and ``search.study report`` re-run
+in a loop. Readers must not hold up the workers (issue 12: reads take no write lock);
+the row says how many dashboard fetches and reports ran meanwhile. On 2 cores the readers'
+own CPU use (a report analyses the whole study) slows the run too: that is part of it.
 """
 
 from __future__ import annotations
@@ -36,14 +43,18 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
+import itertools
 import json
 import os
 import platform
 import random
 import statistics
+import subprocess
 import sys
 import tempfile
+import threading
 import time
+import urllib.request
 import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -54,11 +65,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import optuna
 
-from benchmarks._postgres import PostgresUnavailable, create_database, throwaway_server
+from benchmarks._postgres import (
+    PostgresUnavailable,
+    create_database,
+    free_port,
+    throwaway_server,
+)
 from benchmarks.throughput import machine_info, now, write_json
 
 STORAGES = ("sqlite", "journal", "postgres", "memory")
 MODES = ("grid", "search")
+READERS = ("none", "live")
+ROOT = Path(__file__).resolve().parents[1]
 TARGET_MS = 50.0
 
 
@@ -166,10 +184,65 @@ def close(storage: optuna.storages.BaseStorage) -> None:
         engine.dispose()
 
 
+# --------------------------------------------------------------------------- live readers
+
+REPORT_LOOP = """
+import subprocess, sys
+url, name, out = sys.argv[1:]
+while True:
+    done = subprocess.run([sys.executable, "-m", "search.study", "report", "--study-name",
+                           name, "--storage", url, "--out", out], capture_output=True)
+    print("report" if done.returncode == 0 else "no report yet", flush=True)
+"""
+
+
+def _fetch_studies(base: str, name: str, stop: threading.Event, counts: dict[str, int]) -> None:
+    """Fetch the study from the dashboard's API once a second, as its page does."""
+    while not stop.wait(1.0):
+        try:
+            with urllib.request.urlopen(f"{base}/api/studies", timeout=30) as r:
+                ids = [s["study_id"] for s in json.load(r)["study_summaries"]
+                       if s["study_name"] == name]
+            for study_id in ids:
+                with urllib.request.urlopen(f"{base}/api/studies/{study_id}", timeout=30) as r:
+                    r.read()
+                counts["dashboard_fetches"] += 1
+        except OSError:
+            counts["dashboard_errors"] += 1
+
+
+@contextlib.contextmanager
+def live_readers(url: str, name: str, folder: Path) -> Iterator[dict[str, int]]:
+    """The real dashboard polled once a second and ``report`` in a loop, on study ``name``."""
+    port = free_port()
+    dashboard = subprocess.Popen(
+        [sys.executable, "-m", "search.study", "dashboard", "--storage", url, "--port",
+         str(port)], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    reports = subprocess.Popen([sys.executable, "-c", REPORT_LOOP, url, name, str(folder)],
+                               cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                               text=True)
+    counts = {"dashboard_fetches": 0, "dashboard_errors": 0, "reports": 0}
+    stop = threading.Event()
+    poller = threading.Thread(target=_fetch_studies,
+                              args=(f"http://127.0.0.1:{port}", name, stop, counts))
+    poller.start()
+    try:
+        yield counts
+    finally:
+        stop.set()
+        poller.join()
+        for proc in (dashboard, reports):
+            proc.terminate()
+        out, _ = reports.communicate()
+        dashboard.wait()
+        counts["reports"] = out.split().count("report")
+
+
 # --------------------------------------------------------------------------- one run
 
 
-def run_one(kind: str, mode: str, n: int, epochs: int, url: str, stamp: str) -> dict[str, Any]:
+def run_one(kind: str, mode: str, n: int, epochs: int, url: str, stamp: str,
+            readers: str = "none") -> dict[str, Any]:
     from search.runner import run_grid, run_search
     from storage import trial_records
     from storage.studies import open_study
@@ -187,13 +260,16 @@ def run_one(kind: str, mode: str, n: int, epochs: int, url: str, stamp: str) -> 
         ends.append(time.perf_counter())
         states[trial.state.name] = states.get(trial.state.name, 0) + 1
 
+    watching = (live_readers(url, name, Path(tempfile.mkdtemp(prefix="bench-reports-")))
+                if readers == "live" else contextlib.nullcontext({}))
     try:
-        start = time.perf_counter()
-        if mode == "grid":
-            ran = run_grid(study, storage, spec, objective, created, report)
-        else:
-            ran = run_search(study, storage, spec, objective, report)
-        total = time.perf_counter() - start
+        with watching as seen:
+            start = time.perf_counter()
+            if mode == "grid":
+                ran = run_grid(study, storage, spec, objective, created, report)
+            else:
+                ran = run_search(study, storage, spec, objective, report)
+            total = time.perf_counter() - start
         t0 = time.perf_counter()
         records = trial_records(study)
         read = time.perf_counter() - t0
@@ -207,7 +283,8 @@ def run_one(kind: str, mode: str, n: int, epochs: int, url: str, stamp: str) -> 
     per = [b - a for a, b in zip([start, *ends[:-1]], ends, strict=True)]
     tail = per[-max(1, n // 10):]
     return {
-        "storage": kind, "mode": mode, "trials": n, "states": states,
+        "storage": kind, "mode": mode, "trials": n, "states": states, "readers": readers,
+        **seen,
         "total_seconds": round(total, 3),
         "ms_per_trial": round(1000 * total / n, 2),
         "tail_ms_per_trial": round(1000 * statistics.fmean(tail), 2),
@@ -220,23 +297,28 @@ def run_one(kind: str, mode: str, n: int, epochs: int, url: str, stamp: str) -> 
 
 
 def table(rows: list[dict[str, Any]]) -> str:
-    head = (f"{'storage':<10}{'mode':<8}{'trials':>7}{'ms/trial':>10}{'tail ms':>9}"
-            f"{'median ms':>11}{'records ms':>12}{'total s':>9}")
+    head = (f"{'storage':<10}{'mode':<8}{'readers':<9}{'trials':>7}{'ms/trial':>10}"
+            f"{'tail ms':>9}{'median ms':>11}{'records ms':>12}{'total s':>9}")
     lines = [head, "-" * len(head)]
     for r in rows:
         if "skipped" in r:
             lines.append(f"{r['storage']:<10}{r['mode']:<8}  skipped: {r['skipped']}")
             continue
-        lines.append(f"{r['storage']:<10}{r['mode']:<8}{r['trials']:>7}{r['ms_per_trial']:>10.1f}"
-                     f"{r['tail_ms_per_trial']:>9.1f}{r['median_ms_per_trial']:>11.1f}"
-                     f"{r['records_ms_per_trial']:>12.2f}{r['total_seconds']:>9.1f}")
+        seen = (f"  ({r['dashboard_fetches']} dashboard fetches, {r['reports']} reports)"
+                if r["readers"] == "live" else "")
+        lines.append(f"{r['storage']:<10}{r['mode']:<8}{r['readers']:<9}{r['trials']:>7}"
+                     f"{r['ms_per_trial']:>10.1f}{r['tail_ms_per_trial']:>9.1f}"
+                     f"{r['median_ms_per_trial']:>11.1f}{r['records_ms_per_trial']:>12.2f}"
+                     f"{r['total_seconds']:>9.1f}{seen}")
     lines.append("ms/trial: whole loop / trials; tail: mean of the last 10 % of trials; "
-                 "records: reading the study back as records, per trial")
+                 "records: reading the study back as records, per trial; readers live: the "
+                 "dashboard fetched every second and report in a loop meanwhile")
     return "\n".join(lines)
 
 
 def verdict(rows: list[dict[str, Any]]) -> list[str]:
-    done = [r for r in rows if r["storage"] == "sqlite" and "skipped" not in r]
+    done = [r for r in rows if r["storage"] == "sqlite" and "skipped" not in r
+            and r["readers"] == "none"]
     if not done:
         return ["no SQLite run: target not checked"]
     biggest = max(r["trials"] for r in done)
@@ -257,6 +339,9 @@ def main(argv: list[str] | None = None) -> int:
                    help=f"comma list of {', '.join(STORAGES)}")
     p.add_argument("--modes", default="grid,search", help="grid, search or both")
     p.add_argument("--epochs", type=int, default=3, help="reports per trial (pruning steps)")
+    p.add_argument("--readers", default="none",
+                   help="none, live or both: runs without and/or with the dashboard and a "
+                        "report loop reading the study (not for memory)")
     p.add_argument("--postgres", metavar="URL",
                    help="postgresql://USER:PASSWORD@HOST:PORT/DB to use (studies are deleted "
                         "after each run); default: a throwaway server on loopback")
@@ -265,9 +350,12 @@ def main(argv: list[str] | None = None) -> int:
     sizes = [int(x) for x in args.trials.split(",") if x.strip()]
     kinds = [s.strip() for s in args.storages.split(",") if s.strip()]
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]
-    if set(kinds) - set(STORAGES) or set(modes) - set(MODES) or not sizes or min(sizes) < 1:
+    watch = [r.strip() for r in args.readers.split(",") if r.strip()]
+    if (set(kinds) - set(STORAGES) or set(modes) - set(MODES) or set(watch) - set(READERS)
+            or not watch or not sizes or min(sizes) < 1
+            or ("live" in watch and "memory" in kinds)):
         p.error(f"storages from {', '.join(STORAGES)}, modes from {', '.join(MODES)}, "
-                "sizes >= 1")
+                f"readers from {', '.join(READERS)} (live not with memory), sizes >= 1")
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
@@ -278,13 +366,13 @@ def main(argv: list[str] | None = None) -> int:
         for kind in kinds:
             try:
                 with storage_urls(kind, Path(tmp), args.postgres) as url_for:
-                    for mode in modes:
-                        for n in sizes:
-                            run = f"{kind}-{mode}-{n}"
-                            rows.append(run_one(kind, mode, n, args.epochs, url_for(run), stamp))
-                            r = rows[-1]
-                            print(f"  {kind:<9}{mode:<7}{n:>6} trials: {r['ms_per_trial']:8.1f} "
-                                  f"ms/trial (tail {r['tail_ms_per_trial']:.1f})", flush=True)
+                    for mode, n, readers in itertools.product(modes, sizes, watch):
+                        run = f"{kind}-{mode}-{n}-{readers}"
+                        r = run_one(kind, mode, n, args.epochs, url_for(run), stamp, readers)
+                        rows.append(r)
+                        print(f"  {kind:<9}{mode:<7}{n:>6} trials, readers {readers:<5}: "
+                              f"{r['ms_per_trial']:8.1f} ms/trial (tail "
+                              f"{r['tail_ms_per_trial']:.1f})", flush=True)
             except PostgresUnavailable as exc:
                 print(f"  {kind}: skipped ({exc})", flush=True)
                 rows += [{"storage": kind, "mode": m, "skipped": str(exc)} for m in modes]
@@ -296,7 +384,7 @@ def main(argv: list[str] | None = None) -> int:
         "command": " ".join(["python", "benchmarks/overhead.py", *(argv or sys.argv[1:])]),
         "date": now(),
         "machine": machine_info(with_gpus=False),
-        "settings": {"trials": sizes, "storages": kinds, "modes": modes,
+        "settings": {"trials": sizes, "storages": kinds, "modes": modes, "readers": watch,
                      "epochs": args.epochs,
                      "heartbeat_seconds": os.environ.get("SEARCH_HEARTBEAT_SECONDS", "10")},
         "runs": rows,

@@ -99,6 +99,15 @@ def test_overhead_five_trials_sqlite_and_journal(tmp_path):
 
 
 @pytest.mark.slow
+def test_overhead_with_live_readers_runs_the_dashboard_and_reports_meanwhile(tmp_path):
+    data = run_benchmark("overhead.py", "--trials", "300", "--storages", "sqlite", "--modes",
+                         "grid", "--readers", "live", out=tmp_path / "o.json")
+    (run,) = data["runs"]
+    assert run["readers"] == "live" and run["states"] == {"COMPLETE": 300}
+    assert run["dashboard_fetches"] >= 1 and "reports" in run
+
+
+@pytest.mark.slow
 def test_accuracy_tiny_arch_two_seeds(tmp_path):
     arch = json.dumps({"family": "cnn", "width": 8, "depth": 1, "dense_units": 0})
     data = run_benchmark("accuracy.py", "--arch", arch, "--train-subset", "300",
