@@ -19,7 +19,7 @@ import spaces
 from search.config import TrainConfig
 from search.data import Splits
 from search.presets import Cell, StudySpec, resolve
-from search.train import StopOnSignal, TrainResult, train
+from search.train import StopOnSignal, TestEachEpoch, TrainResult, train
 from spaces.space import cell_key
 from storage import records as R
 
@@ -31,6 +31,7 @@ def result_attrs(result: TrainResult) -> dict[str, Any]:
         R.EPOCHS_RUN: result.epochs, R.BEST_EPOCH: result.best_epoch,
         R.CONVERGED: result.converged, R.TRAIN_ACCURACY: result.train_accuracy,
         R.TRAIN_LOSS: result.train_loss, R.TRAIN_SECONDS: round(result.train_seconds, 3),
+        R.EPOCH_SECONDS: list(result.epoch_seconds),
     }
 
 
@@ -95,8 +96,14 @@ class Objective:
             hook = self.on_epoch
             callbacks.append(keras.callbacks.LambdaCallback(
                 on_epoch_end=lambda epoch, logs: hook(trial.number, epoch)))
+        tested = None
+        if self.spec.test_curve:
+            tested = TestEachEpoch(self.data.x_test, self.data.y_test)
+            callbacks.append(tested)
         result = train(arch, self.data, cfg, seed, callbacks=callbacks,
                        verbose=self.fit_verbose)
         for key, value in result_attrs(result).items():
             trial.set_user_attr(key, value)
+        if tested is not None:
+            trial.set_user_attr(R.TEST_CURVE, tested.curve)
         return result.val_accuracy

@@ -73,6 +73,9 @@ class StudySpec:
     # Architectures above this many parameters are pruned before training: a budget the
     # search must respect (the accuracy goal is for <= 1 M), not a preference it may trade.
     max_params: int | None = None
+    # Test accuracy after every epoch (a tabulated benchmark's table; costs a test pass per
+    # epoch). Never used to select: searches and analyses read validation accuracy.
+    test_curve: bool = False
 
     def over_budget(self, params: int) -> str | None:
         """Why an architecture of ``params`` parameters is not trained, or None."""
@@ -133,6 +136,7 @@ class StudySpec:
             "tuner": self.tuner if self.engine == "keras-tuner" else None,
             # Only when set, so studies created before the key existed keep their identity.
             **({"max_params": self.max_params} if self.max_params is not None else {}),
+            **({"test_curve": True} if self.test_curve else {}),
         }
 
 
@@ -206,6 +210,12 @@ def _positive(name: str, value: Any, kind: type = int) -> Any:
     return kind(value)
 
 
+def _flag(name: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise PresetError(f"{name} must be true or false, got {value!r}")
+    return value
+
+
 def load(name_or_file: str = DEFAULT_PRESET, **overrides: Any) -> StudySpec:
     """Read a preset and apply command-line overrides (None means 'keep the preset's')."""
     name, raw = _read(name_or_file)
@@ -227,7 +237,8 @@ def _build(name: str, raw: dict[str, Any], overrides: dict[str, Any]) -> StudySp
     grids = tuple(Space.parse(g) for g in raw.pop("grid", []))
     space = Space.parse(raw.pop("space")) if "space" in raw else None
     known = {"description", "mode", "dataset", "seeds", "train_subset", "split_seed",
-             "sampler", "pruner", "trials", "timeout", "engine", "tuner", "max_params"}
+             "sampler", "pruner", "trials", "timeout", "engine", "tuner", "max_params",
+             "test_curve"}
     unknown = sorted(set(raw) - known)
     if unknown:
         raise PresetError(f"preset {name}: unknown key(s) {', '.join(unknown)}")
@@ -254,6 +265,7 @@ def _build(name: str, raw: dict[str, Any], overrides: dict[str, Any]) -> StudySp
         engine=settings.get("engine", "optuna"),
         tuner=settings.get("tuner", "hyperband"),
         max_params=_positive("max_params", settings.get("max_params")),
+        test_curve=_flag("test_curve", settings.get("test_curve", False)),
     )
     _check(spec)
     return spec

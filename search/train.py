@@ -62,6 +62,7 @@ class TrainResult:
     converged: bool  # stopped by patience, not by running out of epochs
     train_accuracy: float
     train_loss: float
+    epoch_seconds: tuple[float, ...] = ()
 
 
 def _with_input_pipeline(body: keras.Model, cfg: TrainConfig) -> keras.Model:
@@ -76,6 +77,38 @@ def _with_input_pipeline(body: keras.Model, cfg: TrainConfig) -> keras.Model:
     if not pre:
         return body
     return keras.Sequential([keras.Input(body.input_shape[1:]), *pre, body], name=body.name)
+
+
+class EpochTimer(keras.callbacks.Callback):
+    """Seconds of each epoch: its training steps and validation (and, in the first, the
+    graph tracing), not what callbacks after this one do at the epoch's end."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seconds: list[float] = []
+        self._start = 0.0
+
+    def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        self._start = time.perf_counter()
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        self.seconds.append(round(time.perf_counter() - self._start, 3))
+
+
+class TestEachEpoch(keras.callbacks.Callback):
+    """Test accuracy after every epoch, for tabulated benchmarks: a replayed search is
+    scored by the test accuracy of whatever it chose, at whatever epoch it stopped. Never
+    read by a searcher; it runs after the epoch timer, so its time is not charged."""
+
+    def __init__(self, x: Any, y: Any) -> None:
+        super().__init__()
+        self.x, self.y = x, y
+        self.curve: list[float] = []
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        scores = self.model.evaluate(self.x, self.y, batch_size=512, verbose=0,
+                                     return_dict=True)
+        self.curve.append(R.metric(scores["accuracy"]))
 
 
 class RoundMetrics(keras.callbacks.Callback):
@@ -168,6 +201,7 @@ def train(
     try:
         model = compiled_model(spec, cfg, len(data.x_train))
         schedule, stopper = _schedule_callbacks(cfg)
+        timer = EpochTimer()
         start = time.perf_counter()
         history = model.fit(
             data.x_train,
@@ -176,7 +210,8 @@ def train(
             epochs=cfg.epochs,
             batch_size=cfg.batch_size,
             verbose=verbose,  # Keras: 2 prints one line per epoch
-            callbacks=[RoundMetrics(), keras.callbacks.TerminateOnNaN(), *schedule, *callbacks],
+            callbacks=[RoundMetrics(), timer, keras.callbacks.TerminateOnNaN(), *schedule,
+                       *callbacks],
         )
         train_seconds = time.perf_counter() - start
         logs = history.history
@@ -198,6 +233,7 @@ def train(
             converged=stopper is not None and stopper.stopped_epoch > 0,
             train_accuracy=float(logs["accuracy"][best]),
             train_loss=float(logs["loss"][best]),
+            epoch_seconds=tuple(timer.seconds),
         )
     finally:
         # A long study builds hundreds of models in one process: drop each graph and its

@@ -27,6 +27,8 @@ BEST_EPOCH = "best_epoch"  # 1-based; the epoch whose weights were measured
 CONVERGED = "converged"  # stopped by patience, not by the epoch limit
 TRAIN_ACCURACY, TRAIN_LOSS = "train_accuracy", "train_loss"  # at the best epoch
 TRAIN_SECONDS = "train_seconds"
+EPOCH_SECONDS = "epoch_seconds"  # per epoch: training and validation, not the test
+TEST_CURVE = "test_curve"  # per epoch test accuracy, only where the study asks for it
 # Why it did not complete, or whose unit it repeats.
 FAIL_REASON, PRUNE_REASON = "fail_reason", "prune_reason"
 DUPLICATE_OF = "duplicate_of"
@@ -71,6 +73,8 @@ class TrialRecord:
     converged: bool | None = None
     train_accuracy: float | None = None
     train_loss: float | None = None
+    epoch_seconds: tuple[float, ...] = ()
+    test_curve: tuple[float, ...] = ()
 
     @property
     def complete(self) -> bool:
@@ -107,6 +111,8 @@ def to_record(trial: optuna.trial.FrozenTrial) -> TrialRecord:
         converged=attrs.get(CONVERGED),
         train_accuracy=attrs.get(TRAIN_ACCURACY),
         train_loss=attrs.get(TRAIN_LOSS),
+        epoch_seconds=tuple(attrs.get(EPOCH_SECONDS, ())),
+        test_curve=tuple(attrs.get(TEST_CURVE, ())),
     )
 
 

@@ -55,3 +55,19 @@ def test_a_converged_trial_stores_how_it_ended_and_pruning_still_works(tiny):
             assert len(trial.intermediate_values) == 3 and "val_accuracy" not in a
         reported = list(trial.intermediate_values.values())
         assert reported == [round(v, 6) for v in reported]
+
+
+def test_a_table_study_stores_test_accuracy_and_seconds_of_every_epoch(tiny):
+    space = Space.parse({"family": "dense", "params": {"units": [16]}})
+    spec = StudySpec(preset="table", description="", mode="search", dataset="fashion_mnist",
+                     train=TrainConfig(epochs=3, batch_size=64), seeds=1, space=space,
+                     test_curve=True)
+    study = optuna.create_study(direction="maximize")
+    study.optimize(Objective(spec, tiny), n_trials=1)
+    a = study.trials[0].user_attrs
+    assert len(a["test_curve"]) == len(a["epoch_seconds"]) == 3
+    assert a["test_curve"][-1] == a["test_accuracy"]  # fixed epochs: the last one is reported
+    assert all(0 < s < a["train_seconds"] for s in a["epoch_seconds"])
+    assert sum(a["epoch_seconds"]) <= a["train_seconds"]  # the test passes are not charged
+    without = StudySpec(**{**spec.__dict__, "test_curve": False})
+    assert "test_curve" in spec.identity() and "test_curve" not in without.identity()

@@ -1,0 +1,119 @@
+"""benchmarks/replay.py on a small synthetic table stored as a real journal study."""
+
+import itertools
+import json
+
+import optuna
+import pytest
+
+from benchmarks import replay
+from storage import open_storage
+
+SPACE = {"width": [16, 32], "batch_norm": [False, True], "learning_rate": [0.001, 0.003]}
+EPOCHS, SEEDS = 4, 2
+
+
+def curve(index: int, seed: int) -> list[float]:
+    """Distinct per configuration, seed and epoch, so a mixed-up lookup cannot pass."""
+    return [round(0.5 + 0.03 * index + 0.02 * e + 0.001 * seed, 6) for e in range(EPOCHS)]
+
+
+@pytest.fixture(scope="module")
+def table_url(tmp_path_factory):
+    url = f"journal:///{tmp_path_factory.mktemp('table')}/t.journal"
+    study = optuna.create_study(storage=open_storage(url), study_name="t",
+                                direction="maximize")
+    study.set_user_attr("identity", json.dumps({"mode": "grid"}))
+    choices = {n: optuna.distributions.CategoricalDistribution(v) for n, v in SPACE.items()}
+    for index, values in enumerate(itertools.product(*SPACE.values())):
+        params = dict(zip(SPACE, values, strict=True))
+        for seed in range(SEEDS):
+            val = curve(index, seed)
+            study.add_trial(optuna.trial.create_trial(
+                params=params, distributions=choices, value=val[-1],
+                intermediate_values=dict(enumerate(val)),
+                user_attrs={"family": "cnn", "seed": seed, "val_accuracy": val[-1],
+                            "test_accuracy": val[-1] - 0.005,
+                            "test_curve": [v - 0.005 for v in val],
+                            "epoch_seconds": [1.0 + 0.1 * index] * EPOCHS}))
+    return url
+
+
+@pytest.fixture(scope="module")
+def table(table_url):
+    return replay.load_table(table_url, "t")
+
+
+def test_the_table_is_read_with_its_space_and_qualities(table):
+    assert table.epochs == EPOCHS and len(table.runs) == 8
+    assert table.names == ("batch_norm", "learning_rate", "width")
+    best = max(table.runs, key=table.quality)
+    assert best == (True, 0.003, 32)  # the last configuration has the highest curves
+    assert table.quality(best) == pytest.approx(curve(7, 0)[-1] + 0.0005 - 0.005)
+
+
+@pytest.mark.parametrize("searcher", ["optuna-tpe-hyperband:startup=3", "optuna-random-median",
+                                      "optuna-tpe"])
+def test_an_optuna_search_sees_exactly_the_recorded_values(table, searcher):
+    name, settings = replay.parse_searcher(searcher)
+    study = replay._optuna_study(name, settings, table.epochs, seed=1)
+    rng = replay.np.random.default_rng(1)
+    budget = 12 * table.mean_training_seconds()
+    trace = replay.replay_optuna(table, study, budget, rng)
+    assert trace.seen and trace.seconds[-1] <= budget
+    for trial in study.trials:
+        if trial.state == optuna.trial.TrialState.RUNNING:
+            continue  # cut off by the budget
+        config = table.config(trial.params)
+        runs = table.runs[config]
+        reported = [trial.intermediate_values[e] for e in sorted(trial.intermediate_values)]
+        assert any(list(run.val[:len(reported)]) == reported for run in runs), trial.number
+        if trial.state == optuna.trial.TrialState.COMPLETE:
+            assert trial.value == reported[-1] and len(reported) == EPOCHS
+    for config, seed, epoch, value in trace.seen:
+        assert table.runs[config][seed].val[epoch - 1] == value
+
+
+@pytest.mark.parametrize("searcher", ["kt-hyperband", "kt-bayesian:initial=3", "kt-random"])
+def test_a_keras_tuner_search_sees_exactly_the_recorded_values(table, searcher, tmp_path):
+    name, settings = replay.parse_searcher(searcher)
+    oracle = replay._oracle(name, settings, table, 1, str(tmp_path))
+    budget = 12 * table.mean_training_seconds()
+    trace = replay.replay_keras_tuner(table, oracle, budget,
+                                      replay.np.random.default_rng(1))
+    done = [oracle.trials[i] for i in oracle.end_order]
+    assert len(done) == len(trace.seen) > 3
+    seed_of = {}
+    for trial, (config, seed, epoch, value) in zip(done, trace.seen, strict=True):
+        values = trial.hyperparameters.values
+        assert table.config(values) == config
+        assert trial.metrics.get_last_value(replay.METRIC) == value
+        assert table.runs[config][seed].val[epoch - 1] == value
+        assert epoch == values.get("tuner/epochs", EPOCHS)
+        parent = values.get("tuner/trial_id")
+        if parent:  # a continued Hyperband round goes on with its parent's run
+            assert seed == seed_of[parent]
+        seed_of[trial.trial_id] = seed
+    if name == "kt-hyperband":
+        assert any(v.hyperparameters.values.get("tuner/trial_id") for v in done)
+
+
+def test_main_writes_its_summary_and_reproduces_it(table_url, tmp_path, capsys):
+    def run(folder):
+        args = ["--storage", table_url, "--study-name", "t", "--repetitions", "4",
+                "--budget-trainings", "6", "--searcher", "optuna-tpe-hyperband:startup=3",
+                "--searcher", "kt-random", "--json", str(folder / "r.json"),
+                "--html", str(folder / "a.html")]
+        assert replay.main(args) == 0
+        return json.loads((folder / "r.json").read_text())
+
+    first, second = run(tmp_path / "a"), run(tmp_path / "b")
+    assert first["summary"] == second["summary"]  # seeded: the same table every time
+    rows = first["summary"]["searchers"]
+    assert set(rows) == {"optuna-tpe-hyperband:startup=3", "kt-random"}
+    for row in rows.values():
+        assert row["repetitions"] == 4
+        assert 0 <= row["regret_pp"]["100%"]["value"] <= 100 * 0.03 * 7
+        assert 0 <= row["best"]["fraction"]["value"] <= 1
+    assert len(first["verdict"]) == 3 and (tmp_path / "a" / "a.html").is_file()
+    assert "regret@100%" in capsys.readouterr().out
