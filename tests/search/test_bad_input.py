@@ -42,6 +42,12 @@ def store(tmp_path_factory):
     return tmp, url
 
 
+def snapshot(url: str) -> list[tuple]:
+    """Everything stored about study 'kept''s trials, to compare before and after a case."""
+    return [(t.number, t.state, t.values, t.user_attrs, t.system_attrs) for t in
+            optuna.load_study(study_name="kept", storage=url).trials]
+
+
 def fashion_dir(folder: Path, images: bytes) -> str:
     """A data folder whose training images file holds ``images`` (other files valid)."""
     data = folder / "fm"
@@ -147,8 +153,7 @@ CASES = {
 def test_bad_input(store, case, tmp_path):
     _, url = store
     make_args, code, message = CASES[case]
-    before = [(t.number, t.state, t.values, t.user_attrs) for t in
-              optuna.load_study(study_name="kept", storage=url).trials]
+    before = snapshot(url)
     args = make_args(tmp_path, url)
     if "--storage" not in args:
         args += ["--storage", url]
@@ -156,9 +161,7 @@ def test_bad_input(store, case, tmp_path):
     lines = done.stderr.strip().splitlines()
     assert done.returncode == code, done.stderr
     assert len(lines) == 1 and message in lines[0], done.stderr
-    after = [(t.number, t.state, t.values, t.user_attrs) for t in
-             optuna.load_study(study_name="kept", storage=url).trials]
-    assert after == before
+    assert snapshot(url) == before
 
 
 READERS = [("ghost", "no study named 'ghost'"), ("two-objectives", "has 2 objectives"),
@@ -182,8 +185,7 @@ def test_reading_a_missing_empty_or_foreign_study(store, command, name, message)
 @pytest.mark.slow
 def test_a_read_only_store_is_reported_with_one_warning_and_left_as_it_was(store, tmp_path):
     _, url = store
-    before = [(t.number, t.state, t.values, t.user_attrs, t.system_attrs) for t in
-              optuna.load_study(study_name="kept", storage=url).trials]
+    before = snapshot(url)
     storage = optuna.storages.RDBStorage(url)
     study_id = storage.get_study_id_from_name("kept")
     attrs = storage.get_study_system_attrs(study_id)
@@ -193,9 +195,7 @@ def test_a_read_only_store_is_reported_with_one_warning_and_left_as_it_was(store
     assert done.stderr.strip().splitlines() == [
         "warning: the store is read-only: the figures and note were not added to the dashboard"]
     assert (tmp_path / "kept" / "report.html").is_file()
-    study = optuna.load_study(study_name="kept", storage=url)
-    assert [(t.number, t.state, t.values, t.user_attrs, t.system_attrs)
-            for t in study.trials] == before
+    assert snapshot(url) == before
     assert storage.get_study_system_attrs(study_id) == attrs
 
 
@@ -224,10 +224,13 @@ def test_a_diverging_trial_fails_with_its_reason_and_the_study_goes_on(tmp_path)
 )
 def test_the_dashboard_refuses_a_remote_host_or_a_bad_port(store, args, message):
     _, url = store
+    before = snapshot(url)
     done = cli.run("dashboard", "--storage", url, *args, timeout=60)
+    lines = done.stderr.strip().splitlines()
     assert done.returncode == 2
-    assert message in done.stderr.strip().splitlines()[-1]
+    assert len(lines) == 1 and message in lines[0], done.stderr
     assert "Listening" not in done.stdout + done.stderr
+    assert snapshot(url) == before
 
 
 def test_an_unknown_command_is_one_line_listing_the_commands():
