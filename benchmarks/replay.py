@@ -251,7 +251,10 @@ def _optuna_study(name: str, s: Mapping[str, float], epochs: int, seed: int) -> 
             reduction_factor=int(s.get("factor", 3)))
     elif name.endswith("-median"):
         pruner = optuna.pruners.MedianPruner(n_warmup_steps=int(s.get("warmup", 1)))
-    return optuna.create_study(direction="maximize", sampler=sampler, pruner=pruner)
+    # Hyperband assigns trials to brackets by a hash of the study name: name it, or every
+    # run would differ.
+    return optuna.create_study(study_name=f"replay-{name}-{seed}", direction="maximize",
+                               sampler=sampler, pruner=pruner)
 
 
 def _oracle(name: str, s: Mapping[str, float], table: Table, seed: int, folder: str) -> Any:

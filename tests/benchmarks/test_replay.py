@@ -109,6 +109,11 @@ def test_main_writes_its_summary_and_reproduces_it(table_url, tmp_path, capsys):
 
     first, second = run(tmp_path / "a"), run(tmp_path / "b")
     assert first["summary"] == second["summary"]  # seeded: the same table every time
+    table = replay.load_table(table_url, "t")
+    budget = 12 * table.mean_training_seconds()
+    traces = [replay.search_once("optuna-tpe-hyperband:startup=3", table, budget, 0).seen
+              for _ in range(2)]
+    assert traces[0] == traces[1]  # value by value, Hyperband's brackets included
     rows = first["summary"]["searchers"]
     assert set(rows) == {"optuna-tpe-hyperband:startup=3", "kt-random"}
     for row in rows.values():
