@@ -172,7 +172,9 @@ def test_a_worker_restarted_inside_the_grace_waits_and_finishes_the_grid(tmp_pat
     looks alive, so the new worker must wait for it to go stale, re-run it and exit 0."""
     url = f"journal:///{tmp_path}/study.log"
     args = worker_args(tmp_path, url, epochs=3, subset=6000)
-    slow_grace = {**FAST, "SEARCH_GRACE_SECONDS": "20"}  # longer than the restart takes
+    # Longer than the restart takes, also on a loaded machine (at 20 s a rerun that started
+    # slowly found the trial already stale and never waited).
+    slow_grace = {**FAST, "SEARCH_GRACE_SECONDS": "45"}
     victim = cli.start(*args, **slow_grace)
     killed = signal_mid_trial(url, victim, signal.SIGKILL)
     rerun = cli.run(*args, **slow_grace)
