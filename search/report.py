@@ -32,6 +32,7 @@ from plotly.colors import hex_to_rgb, qualitative
 from search.analysis import (
     CNN,
     DERIVED_FIELDS,
+    SIGNIFICANCE,
     Analysis,
     CellStats,
     Comparison,
@@ -166,7 +167,9 @@ def fit_text(fit: ScalingFit) -> str:
           else f"no bootstrap interval ({boot.failed} of {boot.n_resamples} resamples of "
                f"{fit.n_cells} cells drew too few sizes to fit)")
     lof = fit.lack_of_fit
-    check = f", lack-of-fit p = {lof.p_value:.2g}" if lof is not None else ""
+    check = "" if lof is None else f", lack-of-fit p = {lof.p_value:.2g}" + (
+        ": the cells scatter about the law more than their seeds do, so it summarises them "
+        "only roughly" if lof.p_value < SIGNIFICANCE else "")
     return f"{_fit_scope(fit)}: {formula(fit)}{shape}, {ci}{check}"
 
 

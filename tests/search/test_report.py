@@ -21,6 +21,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 from wsgiref.util import setup_testing_defaults
@@ -30,9 +31,11 @@ import optuna_dashboard
 import pytest
 from optuna.distributions import FloatDistribution, IntDistribution
 
-from search.report import ReportError, ReportPaths, write_report
+from search.analysis import analyze
+from search.report import ReportError, ReportPaths, fit_text, write_report
 from spaces.space import cell_key
 from storage import open_storage
+from storage.records import to_record
 from storage.studies import IDENTITY
 
 REPO = Path(__file__).resolve().parents[2]
@@ -103,6 +106,17 @@ def dashboard_detail(app: Any, name: str) -> dict[str, Any]:
 
 
 # --------------------------------------------------------------------------- fast tests
+
+
+def test_a_law_the_cells_do_not_follow_is_said_so_in_words():
+    study = synthetic_study(optuna.storages.InMemoryStorage(), "grid")
+    fit = analyze([to_record(t) for t in study.trials]).fits[0]
+    assert fit.lack_of_fit.p_value > 0.05
+    assert "lack-of-fit p = 0.62" in fit_text(fit) and "scatter" not in fit_text(fit)
+    misfit = replace(fit, lack_of_fit=replace(fit.lack_of_fit, p_value=2.2e-8))
+    assert fit_text(misfit).endswith(
+        "lack-of-fit p = 2.2e-08: the cells scatter about the law more than their seeds do, "
+        "so it summarises them only roughly")
 
 
 def test_grid_report_writes_files_captions_and_dashboard_data(tmp_path: Path):
