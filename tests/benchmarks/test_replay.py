@@ -121,4 +121,5 @@ def test_main_writes_its_summary_and_reproduces_it(table_url, tmp_path, capsys):
         assert 0 <= row["regret_pp"]["100%"]["value"] <= 100 * 0.03 * 7
         assert 0 <= row["best"]["fraction"]["value"] <= 1
     assert len(first["verdict"]) == 3 and (tmp_path / "a" / "a.html").is_file()
-    assert "regret@100%" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "regret pp @100%" in out and "best: reached, median s" in out
