@@ -825,6 +825,29 @@ def write_pngs(figures: Sequence[Figure], folder: Path) -> tuple[Path, ...]:
     return paths
 
 
+def _save_to_dashboard(study: optuna.Study, figures: Sequence[Figure], text: str) -> None:
+    """Save the figures and the note into the study for optuna-dashboard, skipping each one
+    stored exactly so already.
+
+    Every save appends to a journal file (one report appended 213 KB of figures to the
+    definitive study's journal), so a report re-made from an unchanged study, e.g. by
+    someone exploring a published journal, leaves the file as it was. optuna-dashboard has
+    no public reader for what it saved: its private helpers, and the study's storage handle
+    its own save functions use, are read here.
+    """
+    from optuna_dashboard._custom_plot_data import get_plotly_graph_objects
+    from optuna_dashboard._note import get_note_from_system_attrs
+
+    stored = study._storage.get_study_system_attrs(study._study_id)
+    saved = get_plotly_graph_objects(stored)
+    for f in figures:
+        if saved.get(f.dashboard_id) != f.figure.to_json():
+            optuna_dashboard.save_plotly_graph_object(study, f.figure,
+                                                      graph_object_id=f.dashboard_id)
+    if get_note_from_system_attrs(stored, None)["body"] != text:
+        optuna_dashboard.save_note(study, text)
+
+
 def write_report(study: optuna.Study, out: Path, *, png: bool = False,
                  dashboard: bool = True, budget: str | None = None) -> ReportPaths:
     """Write report.html, scaling.json and cells.csv into ``out`` (PNGs in ``out/figures``
@@ -861,10 +884,7 @@ def write_report(study: optuna.Study, out: Path, *, png: bool = False,
     ours = [f for f in figures if f.scaling]
     if dashboard:
         try:
-            for f in ours:
-                optuna_dashboard.save_plotly_graph_object(study, f.figure,
-                                                          graph_object_id=f.dashboard_id)
-            optuna_dashboard.save_note(study, note(study.study_name, analysis, setup, budget))
+            _save_to_dashboard(study, ours, note(study.study_name, analysis, setup, budget))
             paths = replace(paths, in_dashboard=True)
         except (ReadOnlyStorageError, PermissionError):
             pass  # a published, read-only store: the files are the report

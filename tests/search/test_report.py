@@ -108,6 +108,24 @@ def dashboard_detail(app: Any, name: str) -> dict[str, Any]:
 # --------------------------------------------------------------------------- fast tests
 
 
+def test_a_report_of_an_unchanged_study_leaves_its_journal_as_it_was(tmp_path: Path):
+    """A journal file grows with every save: a second report of the same study saves
+    nothing, and a new trial updates what changed."""
+    log = tmp_path / "s.journal"
+    study = synthetic_study(open_storage(f"journal:///{log}"), "grid")
+    write_report(study, tmp_path / "a")
+    first = log.read_bytes()
+    write_report(study, tmp_path / "b")
+    assert log.read_bytes() == first
+    study.add_trial(_trial("dense", {"units": 1024}, 0, 0.75, 1024 * 800))
+    write_report(study, tmp_path / "c")
+    assert len(log.read_bytes()) > len(first)
+    detail = dashboard_detail(optuna_dashboard.wsgi(open_storage(f"journal:///{log}")),
+                              "synthetic-grid")
+    assert "dense:units=1024" in detail["note"]["body"] or any(
+        "dense:units=1024" in g["graph_object"] for g in detail["plotly_graph_objects"])
+
+
 def test_a_law_the_cells_do_not_follow_is_said_so_in_words():
     study = synthetic_study(optuna.storages.InMemoryStorage(), "grid")
     fit = analyze([to_record(t) for t in study.trials]).fits[0]
