@@ -5,23 +5,45 @@ exception raised inside a weakref callback or a ``__del__`` (TensorFlow runs man
 printed and dropped, so the worker would carry on. Here the first signal only sets a flag,
 which the training loop checks after every batch (``search.train.StopOnSignal``) and the
 worker loop between trials,
-raising KeyboardInterrupt from a place that propagates; a second signal raises at once.
+raising KeyboardInterrupt from a place that propagates; a second signal raises at once,
+except inside :func:`shielded` (a storage write: a trial's result, a claim), where it is
+raised when the write has finished, so no write is cut in half.
 """
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import threading
 import time
+from collections.abc import Iterator
 from typing import Any
 
 _STOP = threading.Event()
+# Signal handlers run in the main thread, between its bytecodes: plain module state is enough.
+_shield = {"depth": 0, "pending": False}
 
 
 def _handle(signum: int, frame: Any) -> None:
     if _STOP.is_set():
+        if _shield["depth"]:
+            _shield["pending"] = True  # raised when the write in progress has finished
+            return
         raise KeyboardInterrupt  # asked twice: stop now
     _STOP.set()
+
+
+@contextlib.contextmanager
+def shielded() -> Iterator[None]:
+    """A block that a second Ctrl-C or SIGTERM does not cut: it is raised at its end."""
+    _shield["depth"] += 1
+    try:
+        yield
+    finally:
+        _shield["depth"] -= 1
+        if not _shield["depth"] and _shield["pending"]:
+            _shield["pending"] = False
+            raise KeyboardInterrupt
 
 
 def install() -> None:

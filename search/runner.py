@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import Any
 
 import optuna
 from optuna.trial import FrozenTrial, TrialState
@@ -39,14 +40,17 @@ def execute(study: optuna.Study, storage: optuna.storages.BaseStorage, trial: op
     database outage stopped the heartbeat), this worker's result is dropped: the unit was
     queued again, and a finished trial is never altered.
     """
-    tell = study.tell
+    def tell(*args: Any, **kwargs: Any) -> None:
+        with interrupt.shielded():  # a second Ctrl-C waits for the result to be stored
+            study.tell(*args, skip_if_finished=True, **kwargs)
+
     with beating(storage, trial._trial_id):
         try:
             value = objective(trial)
         except optuna.exceptions.UpdateFinishedTrialError:
             pass  # ended by another worker
         except optuna.TrialPruned:
-            tell(trial, state=TrialState.PRUNED, skip_if_finished=True)
+            tell(trial, state=TrialState.PRUNED)
         except FINAL_ERRORS as exc:
             _end_failed(study, trial, str(exc), final=True)
         except BaseException as exc:  # Ctrl-C or a bug: never leave the trial RUNNING
@@ -54,18 +58,19 @@ def execute(study: optuna.Study, storage: optuna.storages.BaseStorage, trial: op
                         else repr(exc)[:500], final=False)
             raise
         else:
-            tell(trial, value, skip_if_finished=True)
+            tell(trial, value)
     return storage.get_trial(trial._trial_id)
 
 
 def _end_failed(study: optuna.Study, trial: optuna.Trial, reason: str, final: bool) -> None:
-    try:
-        trial.set_user_attr(records.FAIL_REASON, reason)
-        if final:
-            trial.set_user_attr(records.FINAL_FAILURE, True)  # the same seed fails again
-    except optuna.exceptions.UpdateFinishedTrialError:
-        return
-    study.tell(trial, state=TrialState.FAIL, skip_if_finished=True)
+    with interrupt.shielded():  # the reason and the FAIL state are stored together
+        try:
+            trial.set_user_attr(records.FAIL_REASON, reason)
+            if final:
+                trial.set_user_attr(records.FINAL_FAILURE, True)  # the same seed fails again
+        except optuna.exceptions.UpdateFinishedTrialError:
+            return
+        study.tell(trial, state=TrialState.FAIL, skip_if_finished=True)
 
 
 def run_grid(study: optuna.Study, storage: optuna.storages.BaseStorage, spec: StudySpec,
@@ -98,7 +103,8 @@ def run_grid(study: optuna.Study, storage: optuna.storages.BaseStorage, spec: St
     start, done, said = time.monotonic(), 0, None
     while not _timed_out(spec, start) and (spec.trials is None or done < spec.trials):
         interrupt.check()
-        trial = claimer.claim()
+        with interrupt.shielded():
+            trial = claimer.claim()
         if trial is None:
             fail_stale(study, storage)  # a dead worker's unit goes back into the queue
             if claims.queue_missing(study, units, check=interrupt.check):
@@ -111,7 +117,8 @@ def run_grid(study: optuna.Study, storage: optuna.storages.BaseStorage, spec: St
                 said = running
             interrupt.sleep(heartbeat_seconds(is_journal(storage)))
             continue
-        touch(storage, trial._trial_id)
+        with interrupt.shielded():
+            touch(storage, trial._trial_id)
         report(execute(study, storage, trial, objective))
         done += 1
     return done

@@ -69,3 +69,33 @@ def test_ctrl_c_ends_a_database_retry_at_once(postgres_server, postgres_url, wai
         proc.kill()
         proc.wait()
         outage.join()
+
+
+# The first signal sets the flag; the second, inside or outside a shielded write.
+SECOND_SIGNAL = """
+import os, signal, sys, time
+from search import interrupt
+interrupt.install()
+os.kill(os.getpid(), signal.SIGINT)
+try:
+    if sys.argv[1] == "shielded":
+        with interrupt.shielded():
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.2)
+            print("write finished", flush=True)
+    else:
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(0.2)
+        print("write finished", flush=True)
+except KeyboardInterrupt:
+    print("stopped", flush=True)
+"""
+
+
+@pytest.mark.parametrize(("where", "printed"), [("shielded", ["write finished", "stopped"]),
+                                                ("plain", ["stopped"])])
+def test_a_second_signal_waits_for_a_shielded_write_and_stops_at_once_elsewhere(where,
+                                                                                printed):
+    done = subprocess.run([sys.executable, "-c", SECOND_SIGNAL, where], capture_output=True,
+                          text=True, timeout=60)
+    assert done.stdout.split("\n")[:-1] == printed, done.stderr
