@@ -17,7 +17,8 @@ seed drawn at random (seeded per repetition), epoch by epoch. A simulated clock 
 each epoch's recorded seconds; a search stops at the budget, fixed before the run as
 ``--budget-trainings`` full trainings of the table's mean cost. As in the real engines:
 
-- Optuna: one trial trains up to the table's epochs, reporting validation accuracy at
+- Optuna: the sampler and pruner ``search.presets`` builds for a search preset with the
+  searcher's settings; one trial trains up to the table's epochs, reporting validation accuracy at
   steps 0, 1, ... (as ``KerasPruningCallback`` does); a pruned trial is told PRUNED; a
   complete one's value is its last epoch's validation accuracy (``search.objective``).
 - KerasTuner: a trial's score is the last epoch's validation accuracy
@@ -224,37 +225,41 @@ def replay_keras_tuner(table: Table, oracle: Any, budget_seconds: float,
 # --------------------------------------------------------------------------- searchers
 
 
+SETTINGS = {"optuna": ("n_startup_trials", "min_resource", "reduction_factor"),
+            "kt": ("reduction_factor", "num_initial_points")}
+
+
 def parse_searcher(text: str) -> tuple[str, dict[str, float]]:
-    """``optuna-tpe-hyperband:startup=5,factor=3`` -> name and settings."""
+    """``optuna-tpe-hyperband:n_startup_trials=5,reduction_factor=3`` -> name, settings."""
     name, _, rest = text.partition(":")
     if name not in SEARCHERS:
         raise SystemExit(f"error: unknown searcher {name!r}: choose from {', '.join(SEARCHERS)}")
+    allowed = SETTINGS[name.split("-")[0]]
     settings = {}
     for item in filter(None, rest.split(",")):
         key, _, value = item.partition("=")
+        if key not in allowed or not value.isdigit():
+            raise SystemExit(f"error: {name} takes {', '.join(allowed)} as KEY=INTEGER, "
+                             f"got {item!r}")
         settings[key] = float(value)
     return name, settings
 
 
-def _optuna_study(name: str, s: Mapping[str, float], epochs: int, seed: int) -> optuna.Study:
-    """The sampler and pruner ``search.presets`` builds, with the searcher's settings."""
-    if "tpe" in name:
-        sampler: optuna.samplers.BaseSampler = optuna.samplers.TPESampler(
-            seed=seed, multivariate=True, constant_liar=True,
-            n_startup_trials=int(s.get("startup", 10)))
-    else:
-        sampler = optuna.samplers.RandomSampler(seed=seed)
-    pruner: optuna.pruners.BasePruner = optuna.pruners.NopPruner()
-    if name.endswith("-hyperband"):
-        pruner = optuna.pruners.HyperbandPruner(
-            min_resource=int(s.get("min_resource", 1)), max_resource=epochs,
-            reduction_factor=int(s.get("factor", 3)))
-    elif name.endswith("-median"):
-        pruner = optuna.pruners.MedianPruner(n_warmup_steps=int(s.get("warmup", 1)))
+def _optuna_study(name: str, s: Mapping[str, float], table: Table, seed: int) -> optuna.Study:
+    """The sampler and pruner ``search.presets`` builds for a search preset with these
+    settings (the same function the real engine calls)."""
+    from search.config import TrainConfig
+    from search.presets import StudySpec, make_pruner, make_sampler
+
+    _, sampler, *rest = name.split("-")
+    spec = StudySpec(preset="replay", description="", mode="search", dataset="fashion_mnist",
+                     train=TrainConfig(epochs=table.epochs), seeds=1, space=table.space,
+                     sampler=sampler, pruner=rest[0] if rest else "none",
+                     **{k: int(v) for k, v in s.items()})
     # Hyperband assigns trials to brackets by a hash of the study name: name it, or every
     # run would differ.
     return optuna.create_study(study_name=f"replay-{name}-{seed}", direction="maximize",
-                               sampler=sampler, pruner=pruner)
+                               sampler=make_sampler(spec, seed), pruner=make_pruner(spec))
 
 
 def _oracle(name: str, s: Mapping[str, float], table: Table, seed: int, folder: str) -> Any:
@@ -269,10 +274,10 @@ def _oracle(name: str, s: Mapping[str, float], table: Table, seed: int, folder: 
               "tune_new_entries": False, "allow_new_entries": False}
     if name == "kt-hyperband":
         oracle = keras_tuner.oracles.HyperbandOracle(
-            max_epochs=table.epochs, factor=int(s.get("factor", 3)),
+            max_epochs=table.epochs, factor=int(s.get("reduction_factor", 3)),
             hyperband_iterations=1000, **common)  # the budget ends it, not the iterations
     elif name == "kt-bayesian":
-        initial = s.get("initial")
+        initial = s.get("num_initial_points")
         oracle = keras_tuner.oracles.BayesianOptimizationOracle(
             max_trials=100_000, num_initial_points=int(initial) if initial else None, **common)
     else:
@@ -290,7 +295,7 @@ def search_once(text: str, table: Table, budget_seconds: float, rep: int) -> Tra
     seed = (zlib.crc32(text.encode()) + rep) % 2**31
     rng = np.random.default_rng([seed, rep])  # which seed's run answers each trial
     if name.startswith("optuna"):
-        study = _optuna_study(name, settings, table.epochs, seed)
+        study = _optuna_study(name, settings, table, seed)
         return replay_optuna(table, study, budget_seconds, rng)
     with tempfile.TemporaryDirectory(prefix="replay-kt-") as folder:
         oracle = _oracle(name, settings, table, seed, folder)
@@ -441,8 +446,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--budget-trainings", type=float, default=20,
                    help="the budget, in full trainings of the table's mean cost")
     p.add_argument("--searcher", action="append", dest="searchers", metavar="NAME[:k=v,...]",
-                   help=f"one of {', '.join(SEARCHERS)}, with settings startup, min_resource, "
-                        "factor, warmup, initial (repeat the flag; default: all, as shipped)")
+                   help=f"one of {', '.join(SEARCHERS)}; Optuna's take "
+                        f"{', '.join(SETTINGS['optuna'])}, KerasTuner's "
+                        f"{', '.join(SETTINGS['kt'])} (repeat the flag; default: all, as "
+                        "shipped)")
     p.add_argument("--json", default="results/replay/replay.json")
     p.add_argument("--html", default="results/replay/anytime.html")
     args = p.parse_args(argv)

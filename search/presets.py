@@ -28,6 +28,7 @@ TUNERS = ("hyperband", "bayesian", "random")
 SAMPLERS = ("tpe", "random")
 PRUNERS = ("hyperband", "median", "none")
 DEFAULT_PRESET = "scaling"
+SEARCH_SETTINGS = ("n_startup_trials", "min_resource", "reduction_factor")
 TRAIN_DEFAULTS = TrainConfig().__dict__
 
 
@@ -76,6 +77,11 @@ class StudySpec:
     # Test accuracy after every epoch (a tabulated benchmark's table; costs a test pass per
     # epoch). Never used to select: searches and analyses read validation accuracy.
     test_curve: bool = False
+    # Search settings, chosen by replay (benchmarks/replay.py); None: Optuna's defaults
+    # (TPE: 10 random start-up trials; Hyperband: min_resource 1, reduction factor 3).
+    n_startup_trials: int | None = None
+    min_resource: int | None = None
+    reduction_factor: int | None = None
 
     def over_budget(self, params: int) -> str | None:
         """Why an architecture of ``params`` parameters is not trained, or None."""
@@ -137,6 +143,7 @@ class StudySpec:
             # Only when set, so studies created before the key existed keep their identity.
             **({"max_params": self.max_params} if self.max_params is not None else {}),
             **({"test_curve": True} if self.test_curve else {}),
+            **{k: v for k in SEARCH_SETTINGS if (v := getattr(self, k)) is not None},
         }
 
 
@@ -154,7 +161,10 @@ def make_sampler(spec: StudySpec, seed: int | None = None) -> optuna.samplers.Ba
     """The spec's sampler; grids enqueue fixed values, so theirs never samples."""
     if spec.mode == "search" and spec.sampler == "tpe":
         # constant_liar: workers sharing the study do not all sample the same point.
-        return optuna.samplers.TPESampler(seed=seed, multivariate=True, constant_liar=True)
+        startup = {} if spec.n_startup_trials is None else {
+            "n_startup_trials": spec.n_startup_trials}
+        return optuna.samplers.TPESampler(seed=seed, multivariate=True, constant_liar=True,
+                                          **startup)
     return optuna.samplers.RandomSampler(seed=seed)
 
 
@@ -164,7 +174,9 @@ def make_pruner(spec: StudySpec) -> optuna.pruners.BasePruner:
         return optuna.pruners.NopPruner()
     if spec.pruner == "median":
         return optuna.pruners.MedianPruner(n_warmup_steps=1)
-    return optuna.pruners.HyperbandPruner(min_resource=1, max_resource=spec.train.epochs)
+    return optuna.pruners.HyperbandPruner(min_resource=spec.min_resource or 1,
+                                          max_resource=spec.train.epochs,
+                                          reduction_factor=spec.reduction_factor or 3)
 
 
 def available() -> list[str]:
@@ -238,7 +250,7 @@ def _build(name: str, raw: dict[str, Any], overrides: dict[str, Any]) -> StudySp
     space = Space.parse(raw.pop("space")) if "space" in raw else None
     known = {"description", "mode", "dataset", "seeds", "train_subset", "split_seed",
              "sampler", "pruner", "trials", "timeout", "engine", "tuner", "max_params",
-             "test_curve"}
+             "test_curve", *SEARCH_SETTINGS}
     unknown = sorted(set(raw) - known)
     if unknown:
         raise PresetError(f"preset {name}: unknown key(s) {', '.join(unknown)}")
@@ -266,6 +278,7 @@ def _build(name: str, raw: dict[str, Any], overrides: dict[str, Any]) -> StudySp
         tuner=settings.get("tuner", "hyperband"),
         max_params=_positive("max_params", settings.get("max_params")),
         test_curve=_flag("test_curve", settings.get("test_curve", False)),
+        **{k: _positive(k, settings.get(k)) for k in SEARCH_SETTINGS},
     )
     _check(spec)
     return spec
@@ -278,7 +291,15 @@ def _check(spec: StudySpec) -> None:
                                   ("engine", spec.engine, ENGINES), ("tuner", spec.tuner, TUNERS)):
         if value not in allowed:
             raise PresetError(f"unknown {label} {value!r}: choose one of {', '.join(allowed)}")
+    if spec.reduction_factor is not None and spec.reduction_factor < 2:
+        raise PresetError(f"reduction_factor must be an integer >= 2, got {spec.reduction_factor}")
+    if spec.min_resource is not None and spec.min_resource > spec.train.epochs:
+        raise PresetError(f"min_resource ({spec.min_resource}) must not exceed the epochs "
+                          f"({spec.train.epochs})")
     if spec.mode == "grid":
+        if any(getattr(spec, k) is not None for k in SEARCH_SETTINGS):
+            raise PresetError(f"preset {spec.preset}: {', '.join(SEARCH_SETTINGS)} apply to "
+                              "search presets")
         if spec.max_params is not None:  # a pruned unit would be queued again forever
             raise PresetError(f"preset {spec.preset}: max_params applies to search presets; "
                               "leave over-budget cells out of the grid instead")

@@ -52,11 +52,11 @@ def test_the_table_is_read_with_its_space_and_qualities(table):
     assert table.quality(best) == pytest.approx(curve(7, 0)[-1] + 0.0005 - 0.005)
 
 
-@pytest.mark.parametrize("searcher", ["optuna-tpe-hyperband:startup=3", "optuna-random-median",
-                                      "optuna-tpe"])
+@pytest.mark.parametrize("searcher", ["optuna-tpe-hyperband:n_startup_trials=3",
+                                      "optuna-random-median", "optuna-tpe"])
 def test_an_optuna_search_sees_exactly_the_recorded_values(table, searcher):
     name, settings = replay.parse_searcher(searcher)
-    study = replay._optuna_study(name, settings, table.epochs, seed=1)
+    study = replay._optuna_study(name, settings, table, seed=1)
     rng = replay.np.random.default_rng(1)
     budget = 12 * table.mean_training_seconds()
     trace = replay.replay_optuna(table, study, budget, rng)
@@ -74,7 +74,8 @@ def test_an_optuna_search_sees_exactly_the_recorded_values(table, searcher):
         assert table.runs[config][seed].val[epoch - 1] == value
 
 
-@pytest.mark.parametrize("searcher", ["kt-hyperband", "kt-bayesian:initial=3", "kt-random"])
+@pytest.mark.parametrize("searcher", ["kt-hyperband", "kt-bayesian:num_initial_points=3",
+                                      "kt-random"])
 def test_a_keras_tuner_search_sees_exactly_the_recorded_values(table, searcher, tmp_path):
     name, settings = replay.parse_searcher(searcher)
     oracle = replay._oracle(name, settings, table, 1, str(tmp_path))
@@ -98,10 +99,16 @@ def test_a_keras_tuner_search_sees_exactly_the_recorded_values(table, searcher, 
         assert any(v.hyperparameters.values.get("tuner/trial_id") for v in done)
 
 
+def test_a_searcher_setting_that_does_not_exist_is_refused():
+    with pytest.raises(SystemExit, match="optuna-tpe takes n_startup_trials, min_resource, "
+                                         "reduction_factor as KEY=INTEGER, got 'startup=3'"):
+        replay.parse_searcher("optuna-tpe:startup=3")
+
+
 def test_main_writes_its_summary_and_reproduces_it(table_url, tmp_path, capsys):
     def run(folder):
         args = ["--storage", table_url, "--study-name", "t", "--repetitions", "4",
-                "--budget-trainings", "6", "--searcher", "optuna-tpe-hyperband:startup=3",
+                "--budget-trainings", "6", "--searcher", "optuna-tpe-hyperband:n_startup_trials=3",
                 "--searcher", "kt-random", "--json", str(folder / "r.json"),
                 "--html", str(folder / "a.html")]
         assert replay.main(args) == 0
@@ -111,11 +118,11 @@ def test_main_writes_its_summary_and_reproduces_it(table_url, tmp_path, capsys):
     assert first["summary"] == second["summary"]  # seeded: the same table every time
     table = replay.load_table(table_url, "t")
     budget = 12 * table.mean_training_seconds()
-    traces = [replay.search_once("optuna-tpe-hyperband:startup=3", table, budget, 0).seen
+    traces = [replay.search_once("optuna-tpe-hyperband:n_startup_trials=3", table, budget, 0).seen
               for _ in range(2)]
     assert traces[0] == traces[1]  # value by value, Hyperband's brackets included
     rows = first["summary"]["searchers"]
-    assert set(rows) == {"optuna-tpe-hyperband:startup=3", "kt-random"}
+    assert set(rows) == {"optuna-tpe-hyperband:n_startup_trials=3", "kt-random"}
     for row in rows.values():
         assert row["repetitions"] == 4
         assert 0 <= row["regret_pp"]["100%"]["value"] <= 100 * 0.03 * 7

@@ -76,6 +76,19 @@ def test_max_params_is_part_of_the_identity_only_when_set():
     assert "max_params" not in presets.load("scaling").identity()
 
 
+def test_search_settings_reach_the_sampler_and_pruner_and_the_identity_when_set():
+    default = presets.load("search")
+    assert not set(presets.SEARCH_SETTINGS) & set(default.identity())
+    spec = presets.load("search", n_startup_trials=5, min_resource=2, reduction_factor=4)
+    assert {k: spec.identity()[k] for k in presets.SEARCH_SETTINGS} == {
+        "n_startup_trials": 5, "min_resource": 2, "reduction_factor": 4}
+    # Optuna has no getters for these: its private fields are read.
+    assert presets.make_sampler(spec)._n_startup_trials == 5
+    pruner = presets.make_pruner(spec)
+    assert (pruner._min_resource, pruner._reduction_factor) == (2, 4)
+    assert presets.make_sampler(default)._n_startup_trials == 10  # Optuna's default
+
+
 def test_preset_file(tmp_path):
     path = tmp_path / "mine.toml"
     path.write_text('mode = "grid"\n[[grid]]\nfamily = "dense"\nparams = { units = [8] }\n')
@@ -93,6 +106,9 @@ def test_preset_file(tmp_path):
         ("scaling", {"train_subset": 0}, "train_subset must be a positive integer"),
         ("search", {"max_params": 0}, "max_params must be a positive integer"),
         ("scaling", {"max_params": 10**6}, "max_params applies to search presets"),
+        ("search", {"reduction_factor": 1}, "reduction_factor must be an integer >= 2"),
+        ("search", {"min_resource": 16}, "min_resource (16) must not exceed the epochs (15)"),
+        ("scaling", {"n_startup_trials": 5}, "apply to search presets"),
     ],
 )
 def test_bad_presets_and_flags(preset, overrides, message):
