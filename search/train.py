@@ -96,9 +96,9 @@ class EpochTimer(keras.callbacks.Callback):
 
 
 class TestEachEpoch(keras.callbacks.Callback):
-    """Test accuracy after every epoch, for tabulated benchmarks: a replayed search is
-    scored by the test accuracy of whatever it chose, at whatever epoch it stopped. Never
-    read by a searcher; it runs after the epoch timer, so its time is not charged."""
+    """Test accuracy after every epoch, for tabulated benchmarks: the table records what
+    each fidelity gives on the test set too. Never read by a searcher; it runs after the
+    epoch timer, so its time is not in ``epoch_seconds`` (it is in ``train_seconds``)."""
 
     def __init__(self, x: Any, y: Any) -> None:
         super().__init__()
