@@ -44,6 +44,20 @@ def test_eta_charges_each_open_unit_its_predicted_epochs():
     assert fixed.eta(study.trials) == pytest.approx(10 * (3.0 + 7.0 + 5.0))
 
 
+def test_a_cell_seen_before_is_charged_its_own_seconds_per_epoch_not_the_line():
+    study = optuna.create_study()
+    finished(study, "a", 0, 1_000, 4 * 3.0, 4)
+    finished(study, "b", 0, 3_000, 2 * 7.0, 2)
+    finished(study, "c", 0, 2_000, 3 * 9.0, 3)  # 9 s per epoch where the line says 5
+    progress = Progress(study, TrainConfig(epochs=30, stop="converged"), IMAGES,
+                        {"a": 1, "b": 1, "c": 2, "d": 1}, {"a": 1_000, "b": 3_000,
+                                                          "c": 2_000, "d": 2_000},
+                        str, stream=io.StringIO())
+    model = epoch_seconds_model(study.trials, IMAGES)
+    # c's open seed: 3 epochs at its own 9 s; d (never seen): the mean epochs at the line.
+    assert progress.eta(study.trials) == pytest.approx(3 * 9.0 + 3 * model(2_000 * IMAGES))
+
+
 def test_plain_output_gives_each_trial_a_status_line():
     study = optuna.create_study()
     finished(study, "a", 0, 1_000, 4 * 3.0, 4)
