@@ -8,7 +8,7 @@ way: COMPLETE, PRUNED, or FAIL with a stored reason, never stuck RUNNING.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import optuna
@@ -75,7 +75,8 @@ def _end_failed(study: optuna.Study, trial: optuna.Trial, reason: str, final: bo
 
 def run_grid(study: optuna.Study, storage: optuna.storages.BaseStorage, spec: StudySpec,
              objective: Objective, created: bool, report: Report,
-             notice: Callable[[str], None] = print, drop_queue: bool = False) -> int:
+             notice: Callable[[str], None] = print, drop_queue: bool = False,
+             cost: Mapping[str, float] | None = None) -> int:
     """Claim and run units until every cell x seed is settled; return trials run.
 
     When nothing is left to claim but other workers' units are still RUNNING, the worker
@@ -86,11 +87,12 @@ def run_grid(study: optuna.Study, storage: optuna.storages.BaseStorage, spec: St
     In a grid, ``--trials`` caps the units this worker runs (the grid fixes the total).
     Only the command's own units are run: units queued by a larger run (more seeds) stay
     waiting, or with ``drop_queue`` are failed with the reason "dropped from the queue".
+    ``cost`` (per cell) orders the units this worker queues (``StudySpec.units``).
     """
     fail_stale(study, storage)
     if not created:
         wait_until_queued(study)
-    units = spec.units()
+    units = spec.units(cost)
     claims.queue_missing(study, units, check=interrupt.check)
     mark_queued(study)  # also when a creator died before marking: later joiners need not wait
     extra = claims.extra_waiting(study, units)

@@ -189,16 +189,17 @@ def cmd_run(args: argparse.Namespace) -> int:
     if grid:
         print(f"grid: {len(spec.cells())} cells x {spec.seeds} seeds = {len(spec.units())} "
               f"trials, {epochs_text(spec.train.__dict__)} each; completed ones are skipped")
+    flops = grid_flops(spec, data) if grid else {}
     progress = Progress(study, spec.train, len(data.x_train),
-                        {c.key: spec.seeds for c in spec.cells()},
-                        grid_flops(spec, data) if grid else {}, trial_line, quiet=args.quiet)
+                        {c.key: spec.seeds for c in spec.cells()}, flops, trial_line,
+                        quiet=args.quiet)
     objective = Objective(spec, data, on_epoch=progress.epoch,
                           fit_verbose=2 if args.verbose else 0)
     start = time.monotonic()
     try:
         if grid:
             ran = run_grid(study, storage, spec, objective, created, progress.trial_done,
-                           drop_queue=args.drop_queue)
+                           drop_queue=args.drop_queue, cost=flops)
         elif spec.engine == "keras-tuner":
             from search.kt_engine import run_keras_tuner
 

@@ -58,6 +58,19 @@ def test_units_are_seed_major_and_identity_ignores_budget():
     assert spec.identity() != presets.load("scaling", epochs=1).identity()
 
 
+def test_units_run_each_seeds_most_expensive_cells_first_when_costs_are_given():
+    spec = presets.load("scaling", seeds=2)
+    keys = [c.key for c in spec.cells()]
+    cost = {k: (i * 7) % len(keys) for i, k in enumerate(keys)}  # not the preset order
+    units = spec.units(cost)
+    for seed in (0, 1):
+        mine = [u.cell for u in units if u.seed == seed]
+        assert sorted(mine) == sorted(keys)
+        assert [cost[k] for k in mine] == sorted(cost.values(), reverse=True)
+    assert [u.seed for u in units] == sorted(u.seed for u in units)  # still seed-major
+    assert [u.cell for u in spec.units()][: len(keys)] == keys  # no cost: preset order
+
+
 def test_seed_replication_holds_the_notebooks_four_models():
     spec = presets.load("seed-replication")
     assert [c.key for c in spec.cells()] == [
