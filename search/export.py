@@ -10,7 +10,7 @@ import json
 import math
 import os
 import platform
-import tempfile
+import secrets
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -106,11 +106,19 @@ def markdown(data: dict[str, Any]) -> str:
 
 
 def _write_atomically(path: Path, text: str) -> None:
-    """Workers finishing together all export: a reader sees one whole file, never a mix."""
-    with tempfile.NamedTemporaryFile("w", dir=path.parent, prefix=f".{path.name}.",
-                                     delete=False) as tmp:
-        tmp.write(text)
-    os.replace(tmp.name, path)
+    """Workers finishing together all export: a reader sees one whole file, never a mix.
+
+    The temporary file is made by ``os.open`` with mode 0o666 so the user's umask applies,
+    as for any file they write (``tempfile`` makes 0600 files, which ``os.replace`` keeps).
+    """
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    try:
+        with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666), "w",
+                  encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def export(study_name: str, dataset: str | None, records: list[TrialRecord],

@@ -1,6 +1,8 @@
 """End to end: `python -m search.study` on a real SQLite file, read back through Optuna."""
 
 import json
+import os
+import stat
 from pathlib import Path
 
 import optuna
@@ -67,6 +69,10 @@ def test_export_writes_the_best_architecture(tiny_study):
     done = cli("export", "--study-name", "s", "--storage", url, "--out", str(tmp / "E"))
     assert done.returncode == 0, done.stderr
     data = json.loads((tmp / "E" / "s" / "best_architecture.json").read_text())
+    umask = os.umask(0)
+    os.umask(umask)
+    for name in ("best_architecture.json", "best_architecture.md"):  # as any file written
+        assert stat.S_IMODE((tmp / "E" / "s" / name).stat().st_mode) == 0o666 & ~umask
     assert {"study", "dataset", "family", "arch", "param_count", "flops", "val_accuracy",
             "test_accuracy", "trials", "versions"} <= set(data)
     assert set(data["test_accuracy"]) == {"mean", "ci95", "per_seed"}
