@@ -103,6 +103,12 @@ class Table:
         """Mean test accuracy over seeds after full training: what the searcher gets."""
         return float(np.mean([r.test[-1] for r in self.runs[config]]))
 
+    def best_quality(self) -> float:
+        return max(map(self.quality, self.runs))
+
+    def mean_quality(self) -> float:
+        return float(np.mean([self.quality(c) for c in self.runs]))
+
     def mean_training_seconds(self) -> float:
         return float(np.mean([sum(r.seconds) for runs in self.runs.values() for r in runs]))
 
@@ -311,6 +317,16 @@ def _at(trace: Trace, seconds: float) -> Config | None:
     return trace.incumbent[i - 1] if i else None
 
 
+def regret(table: Table, trace: Trace, seconds: float) -> float:
+    """Best quality in the table minus the incumbent's, in pp. Before a search's first
+    result it has nothing to return, and is charged what a configuration picked at random
+    gives (the table's mean quality): a search that has not finished a training yet is no
+    better than a guess, and charging 0 % accuracy would let that instant dominate means."""
+    config = _at(trace, seconds)
+    got = table.quality(config) if config is not None else table.mean_quality()
+    return 100 * (table.best_quality() - got)
+
+
 def _first_reaching(trace: Trace, table: Table, level: float) -> tuple[float, float]:
     for s, e, config in zip(trace.seconds, trace.epochs, trace.incumbent, strict=True):
         if table.quality(config) >= level - 1e-12:
@@ -343,20 +359,14 @@ def _interval(i: Interval) -> dict[str, float]:
 def summarize(table: Table, traces: Mapping[str, list[Trace]],
               budget_seconds: float) -> dict[str, Any]:
     qualities = np.array([table.quality(c) for c in table.runs])
-    best = float(qualities.max())
     levels = {label: float(np.quantile(qualities, q)) for label, q in TARGETS}
-
-    def regret(trace: Trace, seconds: float) -> float:
-        config = _at(trace, seconds)
-        return best - (table.quality(config) if config is not None else 0.0)
-
     rows = {}
     for name, runs in traces.items():
         row: dict[str, Any] = {
             "repetitions": len(runs),
             "trials_per_run": float(np.mean([len(r.incumbent) for r in runs])),
             "regret_pp": {f"{int(100 * f)}%": _interval(mean_ci(
-                [100 * regret(r, f * budget_seconds) for r in runs])) for f in CHECKPOINTS},
+                [regret(table, r, f * budget_seconds) for r in runs])) for f in CHECKPOINTS},
         }
         for label, level in levels.items():
             reached = [_first_reaching(r, table, level) for r in runs]
@@ -366,7 +376,8 @@ def summarize(table: Table, traces: Mapping[str, list[Trace]],
                 "epochs": _median([e for _, e in reached]),
             }
         rows[name] = row
-    return {"best_quality": best, "targets": levels, "searchers": rows}
+    return {"best_quality": table.best_quality(), "mean_quality": table.mean_quality(),
+            "targets": levels, "searchers": rows}
 
 
 def verdict(summary: dict[str, Any]) -> list[str]:
@@ -408,9 +419,11 @@ def text_table(summary: dict[str, Any]) -> str:
             cells += f"{_ci(f, 100, 0)} %, {_ci(t, 1, 0)}".rjust(40)
         lines.append(f"{name:<34}{cells}")
     lines.append("regret: the best configuration's mean test accuracy minus the incumbent's "
-                 "(mean [95 % CI] over repetitions); reached: share of repetitions whose "
-                 "incumbent reached the target [Wilson 95 % CI]; median simulated seconds to "
-                 "it [distribution-free 95 % CI], inf when fewer than half reached it")
+                 "(mean [95 % CI] over repetitions; before a first result, minus the mean "
+                 "configuration's, as a random pick would give); reached: share of "
+                 "repetitions whose incumbent reached the target [Wilson 95 % CI]; median "
+                 "simulated seconds to it [distribution-free 95 % CI], inf when fewer than "
+                 "half reached it")
     return "\n".join(lines)
 
 
@@ -418,12 +431,10 @@ def anytime_figure(table: Table, traces: Mapping[str, list[Trace]], budget_secon
     """Median and quartiles of regret against simulated seconds, one line per searcher."""
     import plotly.graph_objects as go
 
-    best = max(table.quality(c) for c in table.runs)
     grid = np.linspace(0, budget_seconds, 101)[1:]
     fig = go.Figure()
     for name, runs in traces.items():
-        curves = np.array([[100 * (best - (table.quality(c) if (c := _at(r, t)) else 0.0))
-                            for t in grid] for r in runs])
+        curves = np.array([[regret(table, r, t) for t in grid] for r in runs])
         q1, med, q3 = np.percentile(curves, [25, 50, 75], axis=0)
         fig.add_scatter(x=grid, y=med, name=name, mode="lines")
         fig.add_scatter(x=np.r_[grid, grid[::-1]], y=np.r_[q3, q1[::-1]], fill="toself",

@@ -99,6 +99,18 @@ def test_a_keras_tuner_search_sees_exactly_the_recorded_values(table, searcher, 
         assert any(v.hyperparameters.values.get("tuner/trial_id") for v in done)
 
 
+def test_regret_before_a_first_result_is_a_random_picks(table):
+    """Not 100 pp: a search with nothing to return yet is charged the mean configuration."""
+    best = max(table.runs, key=table.quality)
+    worst = min(table.runs, key=table.quality)
+    trace = replay.Trace(seconds=[5.0, 9.0], epochs=[4, 8], incumbent=[worst, best])
+    mean = sum(map(table.quality, table.runs)) / len(table.runs)
+    assert replay.regret(table, trace, 4.9) == pytest.approx(100 * (table.quality(best) - mean))
+    assert replay.regret(table, trace, 5.0) == pytest.approx(
+        100 * (table.quality(best) - table.quality(worst)))
+    assert replay.regret(table, trace, 9.0) == 0
+
+
 def test_a_searcher_setting_that_does_not_exist_is_refused():
     with pytest.raises(SystemExit, match="optuna-tpe takes n_startup_trials, min_resource, "
                                          "reduction_factor as KEY=INTEGER, got 'startup=3'"):
