@@ -2,8 +2,9 @@
 
     python benchmarks/replay.py [--storage journal:///results/tabular.journal]
         [--study-name tabular-fashion_mnist] [--repetitions 100] [--budget-trainings 20]
-        [--searcher NAME[:k=v,...]]... [--json results/replay/replay.json]
-        [--html results/replay/anytime.html]
+        [--searcher NAME[:k=v,...]]... [--real STUDY=SEARCHER]...
+        [--real-storage journal:///results/tabular-search.journal]
+        [--json results/replay/replay.json] [--html results/replay/anytime.html]
 
 The table is a grid study of the ``tabular`` preset: every configuration of a finite
 space trained once per seed, with the validation accuracy (intermediate values), test
@@ -34,6 +35,11 @@ seen by a searcher. Regret = best quality in the table - incumbent quality. Targ
 the top 10 %, top 5 % and best configuration by quality; the time to a target is the first
 time the incumbent's quality reaches it. Intervals: repetitions are the unit (t-interval
 of the mean, Wilson interval of a fraction, distribution-free interval of a median).
+
+Replay and reality: ``--real STUDY=SEARCHER`` reads a real search of the same space and
+training (preset ``tabular-search``, sampler and pruner as SEARCHER's) and puts it on the
+replay's clock (each epoch it trained charged the table's seconds for that configuration
+and epoch); its regret is compared with SEARCHER's replays: where it falls among them.
 """
 
 from __future__ import annotations
@@ -226,6 +232,39 @@ def replay_keras_tuner(table: Table, oracle: Any, budget_seconds: float,
         oracle.end_trial(trial)
         (best,) = oracle.get_best_trials(1)
         _note(trace, clock, table.config(best.hyperparameters.values))
+
+
+def real_trace(table: Table, records: Sequence[TrialRecord]) -> Trace:
+    """A real search on the table's space (preset ``tabular-search``), on the replay's
+    clock: in trial order, each trial is charged the table's mean seconds (over seeds) of
+    every epoch it trained, so only what the real search saw and chose differs from a
+    replay, not the machine's speed that day; the incumbent is Optuna's best trial."""
+    clock, trace = Clock(math.inf), Trace()
+    best: tuple[float, Config] | None = None
+    for r in records:
+        config = table.config(r.params)
+        runs = table.runs[config]
+        for epoch in range(len(r.val_curve)):
+            clock.charge(float(np.mean([run.seconds[epoch] for run in runs])))
+        if r.complete and (best is None or r.val_accuracy > best[0]):
+            best = (r.val_accuracy, config)
+        if r.complete:
+            _note(trace, clock, best[1])
+    return trace
+
+
+def compare_real(table: Table, real: Trace, replayed: Sequence[Trace],
+                 budget_seconds: float) -> dict[str, Any]:
+    """A real run's regret at each checkpoint against the replayed runs' distribution."""
+    rows = {}
+    for f in CHECKPOINTS:
+        mine = regret(table, real, f * budget_seconds)
+        others = [regret(table, r, f * budget_seconds) for r in replayed]
+        rows[f"{int(100 * f)}%"] = {
+            "real_regret_pp": mine, "replay_regret_pp": _interval(mean_ci(others)),
+            # where the real run falls: the share of replayed runs that did better
+            "replays_better": float(np.mean([o < mine - 1e-9 for o in others]))}
+    return rows
 
 
 # --------------------------------------------------------------------------- searchers
@@ -461,12 +500,21 @@ def main(argv: list[str] | None = None) -> int:
                         f"{', '.join(SETTINGS['optuna'])}, KerasTuner's "
                         f"{', '.join(SETTINGS['kt'])} (repeat the flag; default: all, as "
                         "shipped)")
+    p.add_argument("--real", action="append", default=[], metavar="STUDY=SEARCHER",
+                   help="a real search on the table's space (preset tabular-search) in "
+                        "--real-storage, compared with SEARCHER's replays (repeat the flag)")
+    p.add_argument("--real-storage", default="journal:///results/tabular-search.journal")
     p.add_argument("--json", default="results/replay/replay.json")
     p.add_argument("--html", default="results/replay/anytime.html")
     args = p.parse_args(argv)
     searchers = args.searchers or list(SEARCHERS)
     for text in searchers:
         parse_searcher(text)  # a typo fails before any replay
+    real = dict(item.partition("=")[::2] for item in args.real)
+    for study, text in real.items():
+        if text not in searchers:
+            raise SystemExit(f"error: --real {study}={text}: {text!r} is not replayed "
+                             "(add --searcher with the same text)")
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
 
@@ -485,6 +533,17 @@ def main(argv: list[str] | None = None) -> int:
     summary = summarize(table, traces, budget)
     lines = verdict(summary)
     print("\n" + text_table(summary) + "\n\n" + "\n".join(lines))
+    checks = {}
+    for study, text in real.items():
+        records = trial_records(find_study(open_storage(args.real_storage, create=False),
+                                           study))
+        checks[study] = {"searcher": text, "trials": len(records), **compare_real(
+            table, real_trace(table, records), traces[text], budget)}
+        last = checks[study]["100%"]
+        print(f"real run {study} ({text}, {len(records)} trials): regret "
+              f"{last['real_regret_pp']:.2f} pp at the budget; its replays "
+              f"{_ci(last['replay_regret_pp'])} pp, {100 * last['replays_better']:.0f} % of "
+              "them better")
     Path(args.html).parent.mkdir(parents=True, exist_ok=True)
     anytime_figure(table, traces, budget).write_html(args.html, include_plotlyjs=True)
     write_json(args.json, {
@@ -496,7 +555,7 @@ def main(argv: list[str] | None = None) -> int:
                      "budget_trainings": args.budget_trainings, "searchers": searchers,
                      "configurations": len(table.runs), "epochs": table.epochs},
         "wall_seconds": round(time.perf_counter() - start, 1),
-        "summary": summary, "verdict": lines,
+        "summary": summary, "verdict": lines, "real": checks,
     })
     return 0
 

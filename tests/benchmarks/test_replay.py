@@ -111,6 +111,40 @@ def test_regret_before_a_first_result_is_a_random_picks(table):
     assert replay.regret(table, trace, 9.0) == 0
 
 
+def test_a_real_search_is_put_on_the_replay_clock_and_ranked_among_its_replays(table, tmp_path):
+    url = f"journal:///{tmp_path}/real.journal"
+    study = optuna.create_study(storage=open_storage(url), study_name="real",
+                                direction="maximize")
+    choices = {n: optuna.distributions.CategoricalDistribution(v) for n, v in SPACE.items()}
+    configs = sorted(table.runs, key=table.quality)  # worst first
+    plan = [(configs[2], EPOCHS, 0.60), (configs[7], 2, None), (configs[5], EPOCHS, 0.70),
+            (configs[1], EPOCHS, 0.65)]  # (config, epochs trained, value if complete)
+    for config, epochs, value in plan:
+        val = [0.5] * (epochs - 1) + [value or 0.5]  # real values, not the table's
+        state = optuna.trial.TrialState.COMPLETE if value else optuna.trial.TrialState.PRUNED
+        study.add_trial(optuna.trial.create_trial(
+            params=dict(zip(table.names, config, strict=True)), distributions=choices,
+            state=state, value=value, intermediate_values=dict(enumerate(val)),
+            user_attrs={"val_accuracy": value, "test_accuracy": 0.5} if value else {}))
+    records = replay.trial_records(study)
+    trace = replay.real_trace(table, records)
+
+    def cost(config, epochs):
+        return sum(table.runs[config][0].seconds[:epochs])  # equal over seeds here
+
+    first = cost(configs[2], EPOCHS)
+    third = first + cost(configs[7], 2) + cost(configs[5], EPOCHS)
+    assert trace.seconds == pytest.approx([first, third, third + cost(configs[1], EPOCHS)])
+    assert trace.incumbent == [configs[2], configs[5], configs[5]]  # by the real values
+
+    better = replay.Trace(seconds=[1.0], epochs=[1], incumbent=[configs[-1]])
+    worse = replay.Trace(seconds=[1.0], epochs=[1], incumbent=[configs[0]])
+    rows = replay.compare_real(table, trace, [better, worse, better, worse], 2 * third)
+    at_end = rows["100%"]
+    assert at_end["real_regret_pp"] == pytest.approx(replay.regret(table, trace, 2 * third))
+    assert at_end["replays_better"] == 0.5
+
+
 def test_a_searcher_setting_that_does_not_exist_is_refused():
     with pytest.raises(SystemExit, match="optuna-tpe takes n_startup_trials, min_resource, "
                                          "reduction_factor as KEY=INTEGER, got 'startup=3'"):
