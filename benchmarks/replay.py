@@ -2,7 +2,7 @@
 
     python benchmarks/replay.py [--storage journal:///results/tabular.journal]
         [--study-name tabular-fashion_mnist] [--repetitions 100] [--budget-trainings 20]
-        [--searcher NAME[:k=v,...]]... [--real STUDY=SEARCHER]...
+        [--jobs N] [--searcher NAME[:k=v,...]]... [--real STUDY=SEARCHER]...
         [--real-storage journal:///results/tabular-search.journal]
         [--json results/replay/replay.json] [--html results/replay/anytime.html]
 
@@ -45,7 +45,11 @@ and epoch); its regret is compared with SEARCHER's replays: where it falls among
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
+import contextlib
+import functools
 import math
+import multiprocessing
 import os
 import sys
 import tempfile
@@ -333,6 +337,37 @@ def _oracle(name: str, s: Mapping[str, float], table: Table, seed: int, folder: 
     return oracle
 
 
+def _quiet() -> None:
+    """Optuna's per-trial log and its experimental-feature warnings, off (also in workers)."""
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
+
+
+def replay_all(searchers: Sequence[str], table: Table, budget_seconds: float,
+               repetitions: int, jobs: int) -> dict[str, list[Trace]]:
+    """Every searcher's repetitions, in ``jobs`` processes. Each repetition is seeded by
+    its searcher and index alone, so the traces do not depend on ``jobs`` (tested)."""
+    tasks = [(text, rep) for text in searchers for rep in range(repetitions)]
+    run = functools.partial(_search_task, table=table, budget_seconds=budget_seconds)
+    traces: dict[str, list[Trace]] = {text: [] for text in searchers}
+    start = time.perf_counter()
+    with contextlib.ExitStack() as stack:
+        results: Any = map(run, tasks)
+        if jobs > 1:  # spawn, not fork: KerasTuner's workers import TensorFlow
+            pool = stack.enter_context(concurrent.futures.ProcessPoolExecutor(
+                jobs, mp_context=multiprocessing.get_context("spawn"), initializer=_quiet))
+            results = pool.map(run, tasks, chunksize=max(1, repetitions // 4))
+        for (text, _), trace in zip(tasks, results, strict=True):
+            traces[text].append(trace)
+            if len(traces[text]) == repetitions:
+                print(f"  {text}: done at {time.perf_counter() - start:.1f} s", flush=True)
+    return traces
+
+
+def _search_task(task: tuple[str, int], table: Table, budget_seconds: float) -> Trace:
+    return search_once(task[0], table, budget_seconds, task[1])
+
+
 def search_once(text: str, table: Table, budget_seconds: float, rep: int) -> Trace:
     """Repetition ``rep`` of one searcher; its seeds are its own (no two searchers share a
     sampler seed or the seeds drawn for its runs) and the same on every machine."""
@@ -500,6 +535,9 @@ def main(argv: list[str] | None = None) -> int:
                         f"{', '.join(SETTINGS['optuna'])}, KerasTuner's "
                         f"{', '.join(SETTINGS['kt'])} (repeat the flag; default: all, as "
                         "shipped)")
+    p.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
+                   help="processes replaying (default: one per core); results do not "
+                        "depend on it")
     p.add_argument("--real", action="append", default=[], metavar="STUDY=SEARCHER",
                    help="a real search on the table's space (preset tabular-search) in "
                         "--real-storage, compared with SEARCHER's replays (repeat the flag)")
@@ -515,21 +553,15 @@ def main(argv: list[str] | None = None) -> int:
         if text not in searchers:
             raise SystemExit(f"error: --real {study}={text}: {text!r} is not replayed "
                              "(add --searcher with the same text)")
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
-
+    _quiet()
     table = load_table(args.storage, args.study_name)
     budget = args.budget_trainings * table.mean_training_seconds()
     print(f"table: {len(table.runs)} configurations x {len(next(iter(table.runs.values())))} "
           f"seeds x {table.epochs} epochs; budget {budget:,.0f} simulated s "
           f"({args.budget_trainings:g} mean trainings); {args.repetitions} repetitions",
           flush=True)
-    traces: dict[str, list[Trace]] = {}
     start = time.perf_counter()
-    for text in searchers:
-        t0 = time.perf_counter()
-        traces[text] = [search_once(text, table, budget, rep) for rep in range(args.repetitions)]
-        print(f"  {text}: {time.perf_counter() - t0:.1f} s", flush=True)
+    traces = replay_all(searchers, table, budget, args.repetitions, args.jobs)
     summary = summarize(table, traces, budget)
     lines = verdict(summary)
     print("\n" + text_table(summary) + "\n\n" + "\n".join(lines))
@@ -551,7 +583,8 @@ def main(argv: list[str] | None = None) -> int:
         "command": " ".join(["python", "benchmarks/replay.py", *(argv or sys.argv[1:])]),
         "date": now(), "machine": machine_info(with_gpus=False),
         "settings": {"storage": args.storage, "study": args.study_name,
-                     "repetitions": args.repetitions, "budget_seconds": budget,
+                     "repetitions": args.repetitions, "jobs": args.jobs,
+                     "budget_seconds": budget,
                      "budget_trainings": args.budget_trainings, "searchers": searchers,
                      "configurations": len(table.runs), "epochs": table.epochs},
         "wall_seconds": round(time.perf_counter() - start, 1),

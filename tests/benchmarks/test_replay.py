@@ -152,16 +152,19 @@ def test_a_searcher_setting_that_does_not_exist_is_refused():
 
 
 def test_main_writes_its_summary_and_reproduces_it(table_url, tmp_path, capsys):
-    def run(folder):
+    def run(folder, jobs):
         args = ["--storage", table_url, "--study-name", "t", "--repetitions", "4",
+                "--jobs", str(jobs),
                 "--budget-trainings", "6", "--searcher", "optuna-tpe-hyperband:n_startup_trials=3",
                 "--searcher", "kt-random", "--json", str(folder / "r.json"),
                 "--html", str(folder / "a.html")]
         assert replay.main(args) == 0
         return json.loads((folder / "r.json").read_text())
 
-    first, second = run(tmp_path / "a"), run(tmp_path / "b")
-    assert first["summary"] == second["summary"]  # seeded: the same table every time
+    first, second = run(tmp_path / "a", 1), run(tmp_path / "b", 2)
+    # Seeded per searcher and repetition: the same table every time, in any number of
+    # processes.
+    assert first["summary"] == second["summary"]
     table = replay.load_table(table_url, "t")
     budget = 12 * table.mean_training_seconds()
     traces = [replay.search_once("optuna-tpe-hyperband:n_startup_trials=3", table, budget, 0).seen
