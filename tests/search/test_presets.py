@@ -2,6 +2,7 @@
 
 import math
 
+import optuna
 import pytest
 
 import spaces
@@ -89,17 +90,27 @@ def test_max_params_is_part_of_the_identity_only_when_set():
     assert "max_params" not in presets.load("scaling").identity()
 
 
-def test_search_settings_reach_the_sampler_and_pruner_and_the_identity_when_set():
-    default = presets.load("search")
+def test_search_settings_reach_the_sampler_and_pruner_and_the_identity_when_set(tmp_path):
+    path = tmp_path / "hb.toml"
+    path.write_text('mode = "search"\npruner = "hyperband"\n[train]\nepochs = 9\n'
+                    '[space]\nfamily = "dense"\nparams = { units = [8, 16] }\n')
+    default = presets.load(str(path))
     assert not set(presets.SEARCH_SETTINGS) & set(default.identity())
-    spec = presets.load("search", n_startup_trials=5, min_resource=2, reduction_factor=4)
+    spec = presets.load(str(path), n_startup_trials=7, min_resource=2, reduction_factor=4)
     assert {k: spec.identity()[k] for k in presets.SEARCH_SETTINGS} == {
-        "n_startup_trials": 5, "min_resource": 2, "reduction_factor": 4}
+        "n_startup_trials": 7, "min_resource": 2, "reduction_factor": 4}
     # Optuna has no getters for these: its private fields are read.
-    assert presets.make_sampler(spec)._n_startup_trials == 5
+    assert presets.make_sampler(spec)._n_startup_trials == 7
     pruner = presets.make_pruner(spec)
     assert (pruner._min_resource, pruner._reduction_factor) == (2, 4)
     assert presets.make_sampler(default)._n_startup_trials == 10  # Optuna's default
+
+
+def test_the_search_preset_ships_the_replays_choice():
+    spec = presets.load("search")  # docs/performance.md, "Search efficiency"
+    assert spec.identity()["n_startup_trials"] == 5
+    assert presets.make_sampler(spec)._n_startup_trials == 5
+    assert isinstance(presets.make_pruner(spec), optuna.pruners.MedianPruner)
 
 
 def test_preset_file(tmp_path):
