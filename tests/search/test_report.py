@@ -380,8 +380,9 @@ def test_report_writes_pngs_and_tables_for_the_real_study(report_files: ReportPa
     assert len(rows) == 6 and {r["n"] for r in rows} == {"2"}
     data = json.loads(report_files.scaling_json.read_text())
     assert len(data["width_effects"]) == 3 and len(data["depth_effects"]) == 3
-    assert [(c["dense"], c["matched_on"]) for c in data["cnn_vs_dense"]] == [
-        (f"dense:units={u}", on) for on in ("params", "flops") for u in (32, 128)]
+    # Cells are listed in first-seen order, and a grid runs each seed's largest cells first.
+    assert sorted((c["matched_on"], c["dense"]) for c in data["cnn_vs_dense"]) == [
+        (on, f"dense:units={u}") for on in ("flops", "params") for u in (128, 32)]
     assert data["training_images"] == 600 and data["headline"][0].startswith(
         "budget: 600 training images, 1 epoch, 2 seed(s)")
     assert {c["convergence"]["converged"] for c in data["cells"]} <= {0, None}
