@@ -114,7 +114,7 @@ class StudySpec:
         training a large unit alone at the end, and the run ends on many small units, whose
         ETA errors average out instead of hanging on one large unit's early stop (default
         study, worst ETA error from the 25 % mark: 57 % in preset order, 28 % with the same
-        recorded trials reordered, 13 % live; docs/performance.md).
+        recorded trials reordered, 13 % live until the last 10 s; docs/performance.md).
         """
         cells = self.cells()
         if cost:
