@@ -126,9 +126,11 @@ class Table:
         """Mean test accuracy over seeds after full training: what the searcher gets."""
         return self._qualities[config]
 
+    @functools.cached_property
     def best_quality(self) -> float:
         return max(self._qualities.values())
 
+    @functools.cached_property
     def mean_quality(self) -> float:
         return float(np.mean(list(self._qualities.values())))
 
@@ -263,10 +265,11 @@ def real_trace(table: Table, records: Sequence[TrialRecord]) -> Trace:
         runs = table.runs[config]
         for epoch in range(len(r.val_curve)):
             clock.charge(float(np.mean([run.seconds[epoch] for run in runs])))
-        if r.complete and (best is None or r.val_accuracy > best[0]):
+        if not r.complete:
+            continue
+        if best is None or r.val_accuracy > best[0]:
             best = (r.val_accuracy, config)
-        if r.complete:
-            _note(trace, clock, best[1])
+        _note(trace, clock, best[1])
     return trace
 
 
@@ -410,8 +413,8 @@ def regret(table: Table, trace: Trace, seconds: float) -> float:
     gives (the table's mean quality): a search that has not finished a training yet is no
     better than a guess, and charging 0 % accuracy would let that instant dominate means."""
     config = _at(trace, seconds)
-    got = table.quality(config) if config is not None else table.mean_quality()
-    return 100 * (table.best_quality() - got)
+    got = table.quality(config) if config is not None else table.mean_quality
+    return 100 * (table.best_quality - got)
 
 
 def _first_reaching(trace: Trace, table: Table, level: float) -> tuple[float, float]:
@@ -463,7 +466,7 @@ def summarize(table: Table, traces: Mapping[str, list[Trace]],
                 "epochs": _median([e for _, e in reached]),
             }
         rows[name] = row
-    return {"best_quality": table.best_quality(), "mean_quality": table.mean_quality(),
+    return {"best_quality": table.best_quality, "mean_quality": table.mean_quality,
             "targets": levels, "searchers": rows}
 
 
