@@ -1,6 +1,8 @@
 """Shipped presets meet the issue's shape; flags override; bad presets fail in one line."""
 
+import json
 import math
+from pathlib import Path
 
 import optuna
 import pytest
@@ -8,6 +10,9 @@ import pytest
 import spaces
 from search import presets
 from search.presets import PresetError
+from storage import open_storage
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 def test_every_shipped_preset_loads():
@@ -111,6 +116,21 @@ def test_the_search_preset_ships_the_replays_choice():
     assert spec.identity()["n_startup_trials"] == 5
     assert presets.make_sampler(spec)._n_startup_trials == 5
     assert isinstance(presets.make_pruner(spec), optuna.pruners.MedianPruner)
+
+
+def test_the_retrain_preset_is_the_cpu_searchs_best_trial_as_it_trained():
+    """The >= 94 % attempt retrains what the search selected by validation, with the very
+    training it was selected under: a hand-copied value that drifts fails here."""
+    store = open_storage(f"journal:///{REPO / 'results' / 'accuracy-search.journal'}")
+    search = optuna.load_study(study_name="search-cpu-fashion_mnist", storage=store)
+    done = search.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+    best = max(done, key=lambda t: t.user_attrs["val_accuracy"])
+    spec = presets.load("search-cpu-retrain")
+    [cell] = spec.cells()
+    arch, train = presets.resolve(cell.space.family, cell.values, spec.train, (28, 28, 1))
+    assert json.loads(arch.to_json()) == json.loads(best.user_attrs["arch"])
+    assert train.__dict__ == json.loads(best.user_attrs["train"])
+    assert spec.seeds >= 3 and spec.mode == "grid" and spec.train_subset is None
 
 
 def test_preset_file(tmp_path):
