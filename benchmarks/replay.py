@@ -471,8 +471,11 @@ def summarize(table: Table, traces: Mapping[str, list[Trace]],
 
 
 def verdict(summary: dict[str, Any]) -> list[str]:
-    """Which searcher has the lowest mean regret at each checkpoint, and by how much."""
-    lines = []
+    """Which searcher has the lowest mean regret at each checkpoint, and by how much
+    (nothing to rank with a single searcher, as in a ``--real`` check of one)."""
+    lines: list[str] = []
+    if len(summary["searchers"]) < 2:
+        return lines
     for checkpoint in (f"{int(100 * f)}%" for f in CHECKPOINTS):
         ranked = sorted(summary["searchers"].items(),
                         key=lambda kv: kv[1]["regret_pp"][checkpoint]["value"])

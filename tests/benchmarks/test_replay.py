@@ -179,3 +179,14 @@ def test_main_writes_its_summary_and_reproduces_it(table_url, tmp_path, capsys):
     assert len(first["verdict"]) == 3 and (tmp_path / "a" / "a.html").is_file()
     out = capsys.readouterr().out
     assert "regret pp @100%" in out and "best: reached, median s" in out
+
+
+def test_a_single_searcher_is_replayed_without_a_ranking(table_url, tmp_path):
+    """One searcher (as in a ``--real`` check of one) has nothing to be ranked against."""
+    args = ["--storage", table_url, "--study-name", "t", "--repetitions", "2",
+            "--budget-trainings", "4", "--searcher", "optuna-random",
+            "--json", str(tmp_path / "r.json"), "--html", str(tmp_path / "a.html")]
+    assert replay.main(args) == 0
+    result = json.loads((tmp_path / "r.json").read_text())
+    assert list(result["summary"]["searchers"]) == ["optuna-random"]
+    assert result["verdict"] == []
