@@ -39,7 +39,10 @@ class TrainConfig:
     "converged"`` trains at most ``epochs`` epochs, stops once validation accuracy has not
     improved by more than ``min_delta`` for ``patience`` epochs, and restores the best
     epoch's weights (Keras' EarlyStopping): the net is measured at its best, not wherever
-    a budget happened to end.
+    a budget happened to end. ``stop_after`` is the share of the epoch limit a run must
+    train before patience may end it (0.5: no stop in the first half of the schedule), so
+    that a plateau early in a cosine schedule cannot end a run its siblings go on to win;
+    the best epoch is still taken over all epochs run.
     """
 
     epochs: int = 3
@@ -53,6 +56,7 @@ class TrainConfig:
     stop: str = "epochs"
     patience: int = 4
     min_delta: float = 0.0
+    stop_after: float = 0.0
 
     def __post_init__(self) -> None:
         for name, most in (("epochs", MAX_EPOCHS), ("batch_size", MAX_BATCH_SIZE),
@@ -68,6 +72,8 @@ class TrainConfig:
                               f"got {self.weight_decay!r}")
         if not isinstance(self.min_delta, int | float) or not 0 <= self.min_delta < 1:
             raise ConfigError(f"min_delta must be in [0, 1), got {self.min_delta!r}")
+        if not _finite(self.stop_after) or not 0 <= self.stop_after <= 1:
+            raise ConfigError(f"stop_after must be a number from 0 to 1, got {self.stop_after!r}")
         for name, allowed in (("optimizer", OPTIMIZERS), ("lr_schedule", SCHEDULES),
                               ("stop", STOPS),
                               ("augment", AUGMENTS), ("input_scaling", SCALINGS)):
@@ -81,8 +87,10 @@ def epochs_text(train: Mapping[str, Any] | None) -> str:
     if not train:
         return "epochs not recorded"
     if train.get("stop") == "converged":
+        earliest = train.get("stop_after") or 0
+        floor = f", no stop before {earliest:.0%} of them" if earliest else ""
         return (f"trained to convergence (patience {train.get('patience')}, min_delta "
-                f"{train.get('min_delta')}, at most {train.get('epochs')} epochs)")
+                f"{train.get('min_delta')}, at most {train.get('epochs')} epochs{floor})")
     epochs = train.get("epochs")
     return f"{epochs} epoch{'' if epochs == 1 else 's'}"
 

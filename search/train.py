@@ -124,6 +124,26 @@ class RoundMetrics(keras.callbacks.Callback):
                 logs[key] = R.metric(value)  # type: ignore[index]
 
 
+class EarlyStoppingAfter(keras.callbacks.EarlyStopping):
+    """Keras' early stopping that may not end a run before epoch ``earliest`` (1-based).
+
+    Written here because Keras' own ``start_from_epoch`` also leaves the epochs before it out
+    of the best-epoch search, so a net that peaks early would be restored to a worse epoch;
+    here every epoch competes for "best", and only the stop waits. A run on a plateau since
+    before ``earliest`` stops at ``earliest``.
+    """
+
+    def __init__(self, earliest: int, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.earliest = earliest
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        super().on_epoch_end(epoch, logs)
+        if self.stopped_epoch and epoch + 1 < self.earliest:
+            self.stopped_epoch = 0
+            self.model.stop_training = False
+
+
 def _schedule_callbacks(cfg: TrainConfig) -> tuple[list[keras.callbacks.Callback],
                                                     keras.callbacks.EarlyStopping | None]:
     """Plateau decay and early stopping, both watching validation accuracy."""
@@ -134,9 +154,9 @@ def _schedule_callbacks(cfg: TrainConfig) -> tuple[list[keras.callbacks.Callback
             patience=max(1, cfg.patience // 2), min_delta=cfg.min_delta))
     stopper = None
     if cfg.stop == "converged":
-        stopper = keras.callbacks.EarlyStopping(
-            monitor="val_accuracy", mode="max", patience=cfg.patience,
-            min_delta=cfg.min_delta, restore_best_weights=True)
+        stopper = EarlyStoppingAfter(
+            math.ceil(cfg.stop_after * cfg.epochs), monitor="val_accuracy", mode="max",
+            patience=cfg.patience, min_delta=cfg.min_delta, restore_best_weights=True)
         callbacks.append(stopper)
     return callbacks, stopper
 

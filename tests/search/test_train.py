@@ -64,6 +64,21 @@ def test_converged_training_stops_on_patience_and_restores_the_best_epoch(small)
     assert probe.accuracy == pytest.approx(result.val_accuracy, abs=1e-6)
 
 
+def test_patience_cannot_stop_a_run_before_stop_after_but_every_epoch_competes_for_best(small):
+    spec = spaces.from_dict({"family": "dense", "units": 32})
+    early = train(spec, small, TrainConfig(epochs=40, batch_size=32, stop="converged",
+                                           patience=2, learning_rate=0.01), seed=0)
+    assert early.epochs < 20  # without the floor, patience ends this run early
+    cfg = TrainConfig(epochs=40, batch_size=32, stop="converged", patience=2,
+                      learning_rate=0.01, stop_after=0.5)
+    probe = _ValidationAtEnd(small)
+    result = train(spec, small, cfg, seed=0, callbacks=[probe])
+    assert result.epochs >= 20 and result.epochs == len(result.val_curve)
+    # The best epoch is searched over all epochs run, the first half included.
+    assert result.val_accuracy == max(result.val_curve) == result.val_curve[result.best_epoch - 1]
+    assert probe.accuracy == pytest.approx(result.val_accuracy, abs=1e-6)
+
+
 def test_a_net_still_improving_at_the_epoch_limit_is_not_converged(small):
     spec = spaces.from_dict({"family": "dense", "units": 32})
     cfg = TrainConfig(epochs=2, batch_size=64, stop="converged", patience=5,
@@ -103,6 +118,8 @@ def test_values_split_into_architecture_and_training():
      ({"augment": "rotate"}, "augment must be one of"),
      ({"stop": "never"}, "stop must be one of epochs, converged"),
      ({"patience": 0}, "patience must be an integer from 1 to 10,000"),
+     ({"stop_after": 1.5}, "stop_after must be a number from 0 to 1"),
+     ({"stop_after": float("nan")}, "stop_after must be a number from 0 to 1"),
      ({"min_delta": -0.1}, "min_delta must be in")],
 )
 def test_bad_training_settings(fields, message):
