@@ -122,3 +122,23 @@ def test_accuracy_tiny_arch_two_seeds(tmp_path):
     assert data["settings"]["train"]["epochs"] == 1
     assert data["wall_seconds"] > 0
     assert data["goal"]["met"] is False
+
+
+@pytest.mark.slow
+def test_epoch_round_two_candidates_interleaved(tmp_path):
+    cells = ["dense:units=8", "cnn:width=4,depth=1"]
+    data = run_benchmark("epoch_round.py", "--preset", "scaling", "--samples", "512",
+                         "--cells", *cells, "--candidates", "tf", "fused2", "--rounds", "2",
+                         out=tmp_path / "e.json", timeout=300)
+    assert data["candidates"] == ["tf", "fused2"] and len(data["raw"]) == 2
+    assert set(data["per_cell_epoch_seconds"]) == set(cells)
+    assert data["ratio_to_tf"]["tf"] == 1.0
+    for key, row in data["per_cell_epoch_seconds"].items():
+        assert row["tf"] > 0 and row["fused2"] > 0
+        assert data["fastest_per_cell"][key] == min(row, key=row.get)
+    # Each cell on its pick, against tf, within each round; the median over rounds.
+    ratios = [sum(r["tf"]["cells"][k]["epoch_seconds"] for k in cells)
+              / sum(r[data["fastest_per_cell"][k]]["cells"][k]["epoch_seconds"] for k in cells)
+              for r in data["raw"]]
+    assert data["adopt_per_cell_ratio"] == pytest.approx(sorted(ratios)[0] / 2
+                                                         + sorted(ratios)[1] / 2)
