@@ -32,10 +32,16 @@ from plotly.colors import hex_to_rgb, qualitative
 from search.analysis import (
     CNN,
     DERIVED_FIELDS,
+    NEVER_POOLED,
+    PREMATURE_RULE,
+    SCHEDULE_RULE,
+    SCHEDULE_TAIL,
     SIGNIFICANCE,
+    SIZES,
     Analysis,
     CellStats,
     Comparison,
+    DepthStep,
     Effect,
     Interaction,
     ScalingFit,
@@ -54,6 +60,7 @@ from storage.records import HOST, to_record
 from storage.studies import IDENTITY
 
 STEP_TEXT = {"width": "per doubling of width", "depth": "per added block"}
+PER_SIZE_TEXT = {"params": "per doubling of parameters", "flops": "per doubling of FLOPs"}
 PALETTE = qualitative.Plotly
 SIZE_SYMBOL = {"params": "N", "flops": "F"}
 SIZE_LABEL = {"params": "parameters", "flops": "forward FLOPs per example"}
@@ -131,9 +138,79 @@ def _where(effect: Effect) -> str:
 
 
 def effect_text(effect: Effect) -> str:
-    """E.g. ``+2.1 pp per doubling of width at depth 2 (95 % CI [+1.6, +2.6], 3 seeds)``."""
-    return (f"{_pp(effect.estimate.mean)} {STEP_TEXT[effect.knob]} {_where(effect)} "
-            f"({_ci(effect.estimate)})")
+    """E.g. ``+2.1 pp per doubling of width at depth 2 (95 % CI [+1.6, +2.6], 3 seeds)``;
+    per doubling of a size: ``+1.6 pp per doubling of parameters along width ...``."""
+    step = (STEP_TEXT[effect.knob] if effect.against is None
+            else f"{PER_SIZE_TEXT[effect.against]} along {effect.knob}")
+    return f"{_pp(effect.estimate.mean)} {step} {_where(effect)} ({_ci(effect.estimate)})"
+
+
+def _short_ci(interval: Interval) -> str:
+    """``+1.6 pp [+1.4, +1.8]`` or the mean alone without an interval."""
+    if interval.n < 2 or math.isnan(interval.low):
+        return f"{_pp(interval.mean)} (no CI)"
+    return f"{_pp(interval.mean)} [{100 * interval.low:+.1f}, {100 * interval.high:+.1f}]"
+
+
+def effect_line(analysis: Analysis, effect: Effect) -> str:
+    """A pooled effect with, side by side, the same knob per doubling of parameters and of
+    FLOPs (in the same setting), each with its interval."""
+    same = [e for on in SIZES for e in analysis.pooled(effect.knob, on) if e.at == effect.at]
+    return effect_text(effect) + "".join(
+        f"; {PER_SIZE_TEXT[e.against or '']} {_short_ci(e.estimate)}" for e in same)
+
+
+def _rf(pixels: int | None) -> str:
+    return "?" if pixels is None else str(pixels)
+
+
+def steps_text(steps: Sequence[DepthStep]) -> str:
+    """Pooled depth steps of one setting, e.g. ``at head gap, mean over widths: 1->2
+    (receptive field 8->18 px) +10.1 pp [+6.0, +14.2], ... (3 seeds)``."""
+    first = steps[0]
+    over = " and ".join(f"{k}s" for k in first.pooled_over)
+    where = (f"at {_values(first.at)}" if first.at else "cnn") + (
+        f", mean over {over}" if over else "")
+    parts = [f"{a}->{b} (receptive field {_rf(ra)}->{_rf(rb)} px) {_short_ci(st.estimate)}"
+             for st in steps for (a, b), (ra, rb) in [(st.depths, st.receptive_fields)]]
+    return f"{where}: {', '.join(parts)} (95 % CI, {first.estimate.n} seeds)"
+
+
+def step_groups(analysis: Analysis) -> list[list[DepthStep]]:
+    """The pooled depth steps, one list per setting (e.g. per head)."""
+    groups: dict[str, list[DepthStep]] = {}
+    for st in analysis.steps:
+        if st.pooled:
+            groups.setdefault(json.dumps(st.at, sort_keys=True, default=str), []).append(st)
+    return list(groups.values())
+
+
+# The sensitivity line's short names; every other estimate is in scaling.json and the table.
+SENSITIVITY_SHOWN = {"width per doubling of width": "width/doubling",
+                     "depth per added block": "depth/block",
+                     "width per doubling of params": "width/param doubling",
+                     "depth per doubling of params": "depth/param doubling",
+                     "width x depth interaction (per doubling of width per block)":
+                         "interaction"}
+
+
+def sensitivity_text(analysis: Analysis) -> str:
+    """One line: per setting (e.g. head), the pooled effects per own step and per doubling
+    of parameters and the interaction without the premature stops, each beside its value
+    with every run (the rest: scaling.json's sensitivity block and the report's table)."""
+    n = len(analysis.premature)
+    if not n:
+        return "sensitivity: no premature stop flagged, every estimate uses every run"
+    groups: dict[str, list[str]] = {}
+    for x in analysis.sensitivity:
+        if x.pooled and x.estimate in SENSITIVITY_SHOWN:
+            without = _short_ci(x.without).replace(" pp", "") if x.without else "none"
+            groups.setdefault(_values(x.at) or "cnn", []).append(
+                f"{SENSITIVITY_SHOWN[x.estimate]} {without} "
+                f"(all {_short_ci(x.all_runs).replace(' pp', '')})")
+    return (f"sensitivity without the {n} premature stop(s) (pp, 95 % CI; all: with every "
+            "run): "
+            + "; ".join(f"{where}: {', '.join(parts)}" for where, parts in groups.items()))
 
 
 def interaction_text(i: Interaction) -> str:
@@ -162,9 +239,11 @@ def fit_text(fit: ScalingFit) -> str:
              if law.form == POWER_WITH_FLOOR
              else ", a straight log-log line (no floor identified)")
     boot = fit.alpha_boot
+    low, high = law.alpha_ci
     ci = (f"alpha 95 % CI [{boot.low:.3f}, {boot.high:.3f}] over {boot.n_resamples} "
           f"resamples of {fit.n_cells} cells and their seeds" if not math.isnan(boot.low)
-          else f"no bootstrap interval ({boot.failed} of {boot.n_resamples} resamples of "
+          else f"alpha 95 % CI [{low:.3f}, {high:.3f}] from the fit to cell means only (no "
+               f"bootstrap interval: {boot.failed} of {boot.n_resamples} resamples of "
                f"{fit.n_cells} cells drew too few sizes to fit)")
     lof = fit.lack_of_fit
     check = "" if lof is None else f", lack-of-fit p = {lof.p_value:.2g}" + (
@@ -187,18 +266,28 @@ def comparison_text(c: Comparison) -> str:
 
 
 def comparisons_summary(analysis: Analysis, matched_on: str) -> str | None:
-    """How many matched CNNs beat / trail their dense cell after Holm, and how many
-    conclusions hang on the choice of match."""
+    """How many dense cells have a CNN within the tolerance, how many distinct CNN cells
+    those pairs use, how many matched CNNs beat / trail their dense cell after Holm, and how
+    many conclusions hang on the choice of match."""
     mine = [c for c in analysis.comparisons if c.matched_on == matched_on]
-    if not mine:
+    unmatched = [d for d, on in analysis.unmatched if on == matched_on]
+    if not mine and not unmatched:
         return None
     better = sum(c.p_holm < 0.05 and c.difference.mean > 0 for c in mine)
     worse = sum(c.p_holm < 0.05 and c.difference.mean < 0 for c in mine)
     fragile = sum(c.fragile for c in mine)
-    return (f"cnn vs dense matched on {matched_on} (closest by ratio): of {len(mine)} dense "
-            f"cells, the CNN is better in {better}, worse in {worse} (paired t, Holm over "
+    distinct = len({c.cnn for c in mine})
+    cross = [f"between {x.below} ({human(x.sizes[0])}) and {x.above} ({human(x.sizes[1])})"
+             for x in analysis.crossovers if x.matched_on == matched_on]
+    return (f"cnn vs dense matched on {matched_on} (closest by ratio, only within "
+            f"{analysis.match_tolerance:g}x): {len(mine)} of {len(mine) + len(unmatched)} "
+            f"dense cells matched ({len(unmatched)} unmatched), using {distinct} distinct CNN "
+            f"cell(s); the CNN is better in {better}, worse in {worse} (paired t, Holm over "
             f"{len(analysis.comparisons)} tests, 5 %); {fragile} conclusion(s) change with "
-            "the next-closest CNN")
+            "the next-closest CNN; "
+            + (f"crossover {'; '.join(cross)}" if cross else
+               "no crossover claimed (none bracketed by a significantly worse and a "
+               "significantly better pair)"))
 
 
 def _cell_text(c: CellStats) -> str:
@@ -227,20 +316,45 @@ def _seed_counts(analysis: Analysis) -> list[int]:
     return sorted({c.n for c in analysis.cells})
 
 
+def runs_text(analysis: Analysis) -> str | None:
+    """E.g. ``117 runs: 28 ran all 30 epochs, 35 schedule-limited (best epoch after 80 % of
+    the epoch limit; cnn head gap 27 of 48, ...), 13 premature stop(s) flagged``."""
+    runs = analysis.runs()
+    parts = []
+    if runs["ran_full"] is not None and runs["epoch_limits"]:
+        limits = "/".join(map(str, runs["epoch_limits"]))
+        parts.append(f"{runs['ran_full']} ran all {limits} epochs")
+    if runs["schedule_limited"] is not None:
+        by = [f"{name} {v['schedule_limited']} of {v['runs']}" for name, v in runs["by"].items()
+              if v["schedule_limited"] is not None]
+        parts.append(f"{runs['schedule_limited']} schedule-limited (best epoch after "
+                     f"{100 * SCHEDULE_TAIL:.0f} % of the epoch limit"
+                     + (f"; {', '.join(by)}" if len(by) > 1 else "") + ")")
+    if not parts:
+        return None
+    parts.append(f"{runs['premature']} premature stop(s) flagged")
+    return f"{runs['runs']} runs: " + ", ".join(parts)
+
+
 def budget_text(analysis: Analysis, images: str | None = None) -> str:
-    """E.g. ``50,000 training images, trained to convergence (...), 3 seeds``."""
+    """E.g. ``50,000 training images, trained to convergence (...), 3 seeds; 117 runs: 28
+    ran all 30 epochs, ...``."""
     images = images or (f"{analysis.images:,} training images" if analysis.images
                         else "training images not recorded")
-    return f"{images}, {_rule_text(analysis)}, {_seeds_text(_seed_counts(analysis))}"
+    text = f"{images}, {_rule_text(analysis)}, {_seeds_text(_seed_counts(analysis))}"
+    runs = runs_text(analysis)
+    return text + (f"; {runs}" if runs else "")
 
 
 def convergence_text(analysis: Analysis) -> str:
-    """How many cells had a seed stopped by the epoch limit, and how many were still rising."""
+    """How many cells had a seed stopped by the epoch limit, and how many a schedule-limited
+    seed (best epoch in the last fifth of the schedule)."""
     cells = analysis.cells
     unknown = sum(c.convergence is None or c.convergence.converged is None for c in cells)
+    limited = sum(bool(c.convergence and c.convergence.schedule_limited) for c in cells)
     text = (f"{len(analysis.not_converged())} of {len(cells)} cells not converged (a seed "
-            f"ran to the epoch limit), {len(analysis.still_improving())} still improving at "
-            "their last epoch")
+            f"ran to the epoch limit), {limited} with a schedule-limited seed (best epoch in "
+            "the last fifth of the schedule)")
     return text + (f", {unknown} without a convergence record" if unknown else "")
 
 
@@ -258,6 +372,18 @@ def frontier_text(analysis: Analysis) -> str | None:
             + (f"{more} cheaper cell(s), then " if more else "") + ", ".join(shown))
 
 
+def headline_fits(analysis: Analysis, against: str = "params") -> list[ScalingFit]:
+    """Per family the fits made within every setting never pooled over (e.g. per head), or
+    the whole family's where it has none."""
+    out = []
+    for family in dict.fromkeys(f.family for f in analysis.fits):
+        mine = [f for f in analysis.fits if f.family == family and f.against == against]
+        split = {k for f in mine for k in f.by if k in NEVER_POOLED}
+        by = next((f.by for f in mine if split <= set(f.by)), None)
+        out += [f for f in mine if f.by == by]
+    return out
+
+
 def headline(analysis: Analysis, budget: str | None = None) -> list[str]:
     """The lines the CLI prints after ``report`` and a ``scaling`` run; the first two name
     the training budget (``budget`` describes the images, e.g. "50,000 training images")
@@ -268,11 +394,12 @@ def headline(analysis: Analysis, budget: str | None = None) -> list[str]:
     lines = [f"budget: {budget_text(analysis, budget)}",
              f"convergence: {convergence_text(analysis)}",
              f"best cell (by validation): {_cell_text(best)}, {_ci(best.test, fmt='.1f')}"]
-    lines += [f"{knob} effect: {effect_text(e)}"
+    lines += [f"{knob} effect: {effect_line(analysis, e)}"
               for knob in ("width", "depth") for e in analysis.pooled(knob)]
+    lines += [f"depth steps {steps_text(g)}" for g in step_groups(analysis)]
     lines += [f"width x depth interaction: {interaction_text(i)}" for i in analysis.interactions]
-    lines += [f"scaling law vs params, {fit_text(f)}" for f in analysis.fits
-              if f.against == "params" and not f.by]
+    lines.append(sensitivity_text(analysis))
+    lines += [f"scaling law vs params, {fit_text(f)}" for f in headline_fits(analysis)]
     lines += [text for on in ("params", "flops") if (text := comparisons_summary(analysis, on))]
     if text := frontier_text(analysis):
         lines.append(text)
@@ -660,9 +787,10 @@ def _gap(x: float) -> str:
 
 def _cells_table(analysis: Analysis) -> str:
     return _table(
-        ("cell", "seeds", "params", "FLOPs", "test mean", "test CI", "val mean", "train acc",
-         "train - val", "s/trial"),
-        ((c.cell, c.n, human(c.param_count), human(c.flops), f"{c.test.mean:.4f}",
+        ("cell", "seeds", "params", "FLOPs", "receptive field px", "test mean", "test CI",
+         "val mean", "train acc", "train - val", "s/trial"),
+        ((c.cell, c.n, human(c.param_count), human(c.flops), _rf(c.receptive_field).replace(
+            "?", "—"), f"{c.test.mean:.4f}",
           _ci(c.test, 1, ".4f"), f"{c.val.mean:.4f}", _num(c.train_acc.mean, ".4f") or "—",
           _gap(c.gap), f"{c.train_seconds:.1f}")
          for c in sorted(analysis.cells, key=lambda c: (c.family, c.param_count))))
@@ -672,12 +800,56 @@ def _convergence_table(analysis: Analysis) -> str:
     def row(c: CellStats) -> tuple[object, ...]:
         d = c.convergence
         if d is None:
-            return (c.cell, "—", "—", "—", "—")
-        done = "not recorded" if d.converged is None else f"{d.converged}/{d.seeds}"
-        return (c.cell, done, f"{d.median_epochs:g}", _gap(d.last_gain),
-                "yes" if d.still_improving else "no")
+            return (c.cell, "—", "—", "—", "—", "—", "—", "—")
+
+        def count(n: int | None) -> str:
+            return "not recorded" if n is None else f"{n}/{d.seeds}"
+        return (c.cell, count(d.converged), f"{d.median_epochs:g}", _gap(d.last_gain),
+                "yes" if d.still_improving else "no", count(d.ran_full),
+                count(d.schedule_limited), d.premature)
     return _table(("cell", "seeds converged", "median epochs", "last-epoch gain",
-                   "still improving"), map(row, analysis.cells))
+                   "still improving", "ran all epochs", "schedule-limited",
+                   "premature stops"), map(row, analysis.cells))
+
+
+def _common_units_table(analysis: Analysis) -> str:
+    """Each width or depth effect beside the same knob per doubling of parameters and of
+    FLOPs: the knobs buy different amounts of size per step."""
+    def row(e: Effect) -> tuple[object, ...]:
+        same = {x.against: x for x in analysis.per_size if x.knob == e.knob
+                and x.at == e.at and x.pooled == e.pooled}
+        cells = [f"{_pp(x.estimate.mean)} ({_ci(x.estimate)})" if (x := same.get(on)) else "—"
+                 for on in SIZES]
+        return (e.knob, _where(e), f"{_pp(e.estimate.mean)} ({_ci(e.estimate)})", *cells)
+    effects = sorted((*analysis.width, *analysis.depth), key=lambda e: not e.pooled)
+    return _table(("knob", "where", "per own step (doubling of width / added block)",
+                   "per doubling of parameters", "per doubling of FLOPs"), map(row, effects))
+
+
+def _steps_table(analysis: Analysis) -> str:
+    return _table(("at", "depths", "receptive field px", "gain", "95 % CI"),
+                  ((("pooled " if st.pooled else "") + (_values(st.at) or "—"),
+                    f"{st.depths[0]}->{st.depths[1]}",
+                    f"{_rf(st.receptive_fields[0])}->{_rf(st.receptive_fields[1])}",
+                    _pp(st.estimate.mean), _ci(st.estimate)) for st in analysis.steps))
+
+
+def _premature_table(analysis: Analysis) -> str:
+    rule = f"<p>{_markup('Rule: ' + PREMATURE_RULE + '. ' + SCHEDULE_RULE.capitalize())}.</p>"
+    return rule + _table(
+        ("trial", "cell", "seed", "epochs", "limit", "test", "siblings' mean", "threshold",
+         "longest sibling"),
+        ((p.trial, p.cell, p.seed, p.epochs, p.limit, f"{p.test_accuracy:.4f}",
+          f"{p.sibling_mean:.4f}", f"{p.threshold:.4f}", p.sibling_epochs)
+         for p in analysis.premature))
+
+
+def _sensitivity_table(analysis: Analysis) -> str:
+    return _table((f"estimate (without the {len(analysis.premature)} premature stops)", "at",
+                   "all runs", "without premature stops"),
+                  ((("pooled " if x.pooled else "") + x.estimate, _values(x.at) or "—",
+                    _short_ci(x.all_runs), _short_ci(x.without) if x.without else "—")
+                   for x in analysis.sensitivity))
 
 
 def _fits_table(analysis: Analysis) -> str:
@@ -704,9 +876,12 @@ def _comparisons_table(analysis: Analysis) -> str:
         return (c.dense, c.matched_on, human(c.dense_size), c.cnn, human(c.cnn_size),
                 f"{_pp(c.difference.mean)} ({_ci(c.difference)})", _p(c.p_value),
                 _p(c.p_holm), runner, "yes" if c.fragile else "no")
+    unmatched = ((d, on, human(next(_size(c, on) for c in analysis.cells if c.cell == d)),
+                  f"unmatched: no CNN within {analysis.match_tolerance:g}x", *("—",) * 6)
+                 for d, on in analysis.unmatched)
     return _table(("dense", "matched on", "size", "CNN", "size", "CNN - dense", "p",
                    "Holm p", "next-closest CNN", "conclusion changes"),
-                  map(row, analysis.comparisons))
+                  [*map(row, analysis.comparisons), *unmatched])
 
 
 def _interactions_table(analysis: Analysis) -> str:
@@ -727,7 +902,12 @@ TABLES = (
      _cells_table),
     ("Convergence", _convergence_table),
     ("Scaling-law fits (cell means; bootstrap over cells and seeds)", _fits_table),
+    ("Width and depth effects per step and per doubling of parameters and FLOPs",
+     _common_units_table),
+    ("Depth steps and receptive fields", _steps_table),
     ("Width x depth interaction", _interactions_table),
+    ("Premature stops", _premature_table),
+    ("Sensitivity: every estimate without the premature stops", _sensitivity_table),
     ("CNN vs dense at matched parameters and FLOPs (paired t, Holm-adjusted)",
      _comparisons_table),
     ("Training-compute frontier", _frontier_table),
@@ -771,14 +951,17 @@ def _write_csv(path: Path, analysis: Analysis) -> None:
     with path.open("w", newline="") as fh:
         w = csv.writer(fh)
         w.writerow(["family", "cell", *fields, "n", "seeds", "param_count", "flops",
-                    "test_mean", "test_std", "test_ci_low", "test_ci_high", "val_mean",
-                    "val_std", "val_ci_low", "val_ci_high", "train_acc_mean",
-                    "generalisation_gap", "seeds_converged", "median_epochs",
-                    "last_epoch_gain", "still_improving", "train_seconds", "incomplete"])
+                    "receptive_field", "test_mean", "test_std", "test_ci_low",
+                    "test_ci_high", "val_mean", "val_std", "val_ci_low", "val_ci_high",
+                    "train_acc_mean", "generalisation_gap", "seeds_converged",
+                    "median_epochs", "last_epoch_gain", "still_improving", "seeds_ran_full",
+                    "seeds_schedule_limited", "premature_stops", "train_seconds",
+                    "incomplete"])
         for c in analysis.cells:
             d = c.convergence
             w.writerow([c.family, c.cell, *(c.arch.get(k, "") for k in fields), c.n,
                         " ".join(map(str, c.seeds)), c.param_count, c.flops,
+                        "" if c.receptive_field is None else c.receptive_field,
                         *(_num(v) for i in (c.test, c.val) for v in (i.mean, i.std, i.low,
                                                                        i.high)),
                         _num(c.train_acc.mean), _num(c.gap),
@@ -786,6 +969,8 @@ def _write_csv(path: Path, analysis: Analysis) -> None:
                         "" if d is None else d.median_epochs,
                         "" if d is None else _num(d.last_gain),
                         "" if d is None else d.still_improving,
+                        *("" if d is None or (v := getattr(d, k)) is None else v
+                          for k in ("ran_full", "schedule_limited", "premature")),
                         f"{c.train_seconds:.2f}", c.cell in incomplete])
 
 

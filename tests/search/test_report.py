@@ -154,12 +154,23 @@ def test_grid_report_writes_files_captions_and_dashboard_data(tmp_path: Path):
     assert data["width_effects"][-1]["estimate"]["mean"] == pytest.approx(0.02)
     assert {(f["family"], f["against"]) for f in data["fits"]} == {
         (f, a) for f in ("cnn", "dense") for a in ("params", "flops")}
+    # Only 32 units (25.6k parameters) has a CNN within 2x (24k); 128 and 512 units do not.
     assert [(c["dense"], c["matched_on"]) for c in data["cnn_vs_dense"]] == [
-        (f"dense:units={u}", on) for on in ("params", "flops") for u in (32, 128, 512)]
+        ("dense:units=32", on) for on in ("params", "flops")]
+    assert data["cnn_vs_dense_matching"]["unmatched"] == [
+        {"dense": f"dense:units={u}", "matched_on": on} for on in ("params", "flops")
+        for u in (128, 512)]
+    assert any(line.startswith("cnn vs dense matched on params (closest by ratio, only within "
+                               "2x): 1 of 3 dense cells matched (2 unmatched), using 1 "
+                               "distinct CNN cell(s)") for line in data["headline"])
+    assert "unmatched: no CNN within 2x" in page
     assert {"p_holm", "runner_up", "runner_up_p_holm", "fragile"} <= data["cnn_vs_dense"][0].keys()
     assert data["incomplete_cells"] == []
     assert any(line.startswith("width effect: +2.0 pp") for line in data["headline"])
-    assert data["headline"][0] == "budget: training images not recorded, 2 epochs, 3 seed(s)"
+    assert data["headline"][0] == ("budget: training images not recorded, 2 epochs, 3 seed(s); "
+                                   "27 runs: 27 ran all 2 epochs, 0 premature stop(s) flagged")
+    assert "sensitivity: no premature stop flagged, every estimate uses every run" in data[
+        "headline"]
     assert data["headline"][1].startswith("convergence: 0 of 9 cells not converged")
     assert data["width_depth_interactions"][0]["estimate"]["mean"] == pytest.approx(0)
     assert data["fits"][0]["alpha_boot"]["n_resamples"] == 1000
@@ -280,6 +291,79 @@ def test_dashboard_figures_sort_in_report_order_and_name_cell_and_seed(tmp_path:
     assert {p[1] for p in means[0]["customdata"]} == {3}
 
 
+def headed_study() -> optuna.Study:
+    """Two heads x widths 8, 16 x depths 1-3 x 3 seeds trained to convergence (limit 30):
+    seed 0 of every cell ran all 30 epochs with its best at 28 (schedule-limited); seed 1 of
+    gap width 16 depth 3 stopped at epoch 8, 5 pp below its siblings (a premature stop)."""
+    study = optuna.create_study(study_name="headed", direction="maximize")
+    train = {**TRAIN, "epochs": 30, "stop": "converged", "patience": 4, "min_delta": 0.001}
+    for head in ("gap", "flatten"):
+        for w in (8, 16):
+            for d in (1, 2, 3):
+                for seed, offset in enumerate((-0.01, 0.0, 0.012)):
+                    acc = 0.8 + offset + (0.02 * math.log2(w / 8) + 0.03 * (d - 1)
+                                          if head == "gap" else 0.0)
+                    premature = (head, w, d, seed) == ("gap", 16, 3, 1)
+                    epochs = 30 if seed == 0 else 8 if premature else 20
+                    values = {"head": head, "width": w, "depth": d}
+                    params = w * 1000 * (2 ** d if head == "gap" else 5 - d)
+                    arch = {"family": "cnn", **values, "kernels": [7, 5, 3, 3]}
+                    study.add_trial(optuna.trial.create_trial(
+                        value=acc, intermediate_values={0: acc},
+                        user_attrs={"family": "cnn", "cell": cell_key("cnn", values),
+                                    "seed": seed, "arch": json.dumps(arch),
+                                    "param_count": params, "flops": 40 * params,
+                                    "val_accuracy": acc, "train": json.dumps(train),
+                                    "test_accuracy": acc - 0.05 * premature,
+                                    "epochs_run": epochs, "best_epoch": epochs - 2,
+                                    "converged": seed != 0, "train_seconds": 1.0}))
+    return study
+
+
+def test_headlines_are_per_head_in_common_units_with_steps_premature_stops_and_budget(
+        tmp_path: Path):
+    paths = write_report(headed_study(), tmp_path, dashboard=False)
+    lines = list(paths.headline)
+    assert lines[0].startswith("budget: ") and lines[0].endswith(
+        "; 36 runs: 12 ran all 30 epochs, 12 schedule-limited (best epoch after 80 % of the "
+        "epoch limit; cnn head gap 6 of 18, cnn head flatten 6 of 18), 1 premature stop(s) "
+        "flagged")
+    width = [line for line in lines if line.startswith("width effect: ")]
+    assert [line.split(" at head ")[1].split(" ")[0] for line in width] == ["gap", "flatten"]
+    # The premature stop (-5 pp at width 16) pulls +2 pp per doubling down for its seed;
+    # parameters and FLOPs double with width here, so all three units agree.
+    assert width[0] == ("width effect: +1.4 pp per doubling of width pooled over depths at "
+                        "head gap (95 % CI [-0.9, +3.8], 3 seeds); per doubling of parameters "
+                        "+1.4 pp [-0.9, +3.8]; per doubling of FLOPs +1.4 pp [-0.9, +3.8]")
+    assert not any("heads" in line for line in lines)  # nothing pooled over heads
+    (steps,) = [line for line in lines if line.startswith("depth steps at head gap")]
+    assert "1->2 (receptive field 8->18 px) +3.0 pp [" in steps
+    assert "2->3 (receptive field 18->30 px)" in steps
+    (sens,) = [line for line in lines if line.startswith("sensitivity")]
+    assert sens.startswith("sensitivity without the 1 premature stop(s)")
+    # Without it every seed gains exactly the planted +2 pp.
+    assert "head gap: width/doubling +2.0 [+2.0, +2.0] (all +1.4 [-0.9, +3.8])" in sens
+    assert "head flatten: " in sens
+    assert [line.split(",")[0] for line in lines if line.startswith("scaling law")] == [
+        "scaling law vs params", "scaling law vs params"]
+    assert sum("at head gap" in line for line in lines if line.startswith("scaling law")) == 1
+
+    data = json.loads(paths.scaling_json.read_text())
+    assert data["premature_stops"]["runs"][0]["cell"] == "cnn:head=gap,width=16,depth=3"
+    assert data["runs"]["schedule_limited"] == 12 and data["schedule_limited_rule"]
+    rows = {r["cell"]: r for r in csv.DictReader(io.StringIO(paths.cells_csv.read_text()))}
+    row = rows["cnn:head=gap,width=16,depth=3"]
+    assert (row["receptive_field"], row["premature_stops"], row["seeds_ran_full"],
+            row["seeds_schedule_limited"]) == ("30", "1", "1", "1")
+    assert rows["cnn:head=flatten,width=8,depth=1"]["receptive_field"] == "8"
+    page = paths.html.read_text()
+    for title in ("Premature stops", "Depth steps and receptive fields",
+                  "Sensitivity: every estimate without the premature stops",
+                  "Width and depth effects per step and per doubling of parameters and FLOPs"):
+        assert f"<h2>{title}</h2>" in page, title
+    assert "stopped by early-stopping patience (converged) before 2/3 of its epoch limit" in page
+
+
 def test_report_of_a_study_without_completed_trials_is_an_error(tmp_path: Path):
     study = optuna.create_study(study_name="empty")
     with pytest.raises(ReportError, match="no completed trial"):
@@ -381,8 +465,14 @@ def test_report_writes_pngs_and_tables_for_the_real_study(report_files: ReportPa
     data = json.loads(report_files.scaling_json.read_text())
     assert len(data["width_effects"]) == 3 and len(data["depth_effects"]) == 3
     # Cells are listed in first-seen order, and a grid runs each seed's largest cells first.
+    # Pairs only within 2x: 32 dense units (50.8k FLOPs) have no CNN within 2x in FLOPs
+    # (the cheapest, width 4 depth 1, takes 358k); 128 units (101,770 parameters) pair
+    # with width 8 depth 1 (50,938: 1.998x).
     assert sorted((c["matched_on"], c["dense"]) for c in data["cnn_vs_dense"]) == [
-        (on, f"dense:units={u}") for on in ("flops", "params") for u in (128, 32)]
+        ("flops", "dense:units=128"), ("params", "dense:units=128"),
+        ("params", "dense:units=32")]
+    assert data["cnn_vs_dense_matching"]["unmatched"] == [
+        {"dense": "dense:units=32", "matched_on": "flops"}]
     assert data["training_images"] == 600 and data["headline"][0].startswith(
         "budget: 600 training images, 1 epoch, 2 seed(s)")
     assert {c["convergence"]["converged"] for c in data["cells"]} <= {0, None}
