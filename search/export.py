@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import platform
-import secrets
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -18,6 +16,7 @@ from typing import Any
 import spaces
 from search.analysis import CellStats, best_cell, cell_stats
 from search.errors import ExportError
+from search.files import write_atomically
 from spaces.plan import table
 from storage import TrialRecord
 
@@ -105,22 +104,6 @@ def markdown(data: dict[str, Any]) -> str:
     ])
 
 
-def _write_atomically(path: Path, text: str) -> None:
-    """Workers finishing together all export: a reader sees one whole file, never a mix.
-
-    The temporary file is made by ``os.open`` with mode 0o666 so the user's umask applies,
-    as for any file they write (``tempfile`` makes 0600 files, which ``os.replace`` keeps).
-    """
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
-    try:
-        with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666), "w",
-                  encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
 def export(study_name: str, dataset: str | None, records: list[TrialRecord],
            out: Path) -> tuple[Path, Path]:
     """Write ``best_architecture.json`` and ``best_architecture.md`` into ``out``."""
@@ -131,8 +114,8 @@ def export(study_name: str, dataset: str | None, records: list[TrialRecord],
     try:
         out.mkdir(parents=True, exist_ok=True)
         json_path, md_path = out / "best_architecture.json", out / "best_architecture.md"
-        _write_atomically(json_path, json.dumps(data, indent=2) + "\n")
-        _write_atomically(md_path, markdown(data))
+        write_atomically(json_path, json.dumps(data, indent=2) + "\n")
+        write_atomically(md_path, markdown(data))
     except OSError as exc:
         raise ExportError(f"cannot write to {out}: {exc.strerror}") from None
     return json_path, md_path

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import html
+import io
 import json
 import math
 import re
@@ -53,6 +54,7 @@ from search.analysis import (
 from search.config import epochs_text
 from search.errors import ReportError
 from search.export import versions
+from search.files import unlink_if_link, write_atomically
 from search.stats import N_RESAMPLES, POWER_WITH_FLOOR, Interval
 from spaces.cost import human
 from storage import ReadOnlyStorageError, TrialRecord
@@ -945,10 +947,10 @@ td,th{{border:1px solid #ccc;padding:2px 6px;text-align:right}} #{ERROR_SINK}{{c
 """
 
 
-def _write_csv(path: Path, analysis: Analysis) -> None:
+def _cells_csv(analysis: Analysis) -> str:
     incomplete = set(analysis.incomplete)
     fields = ("head", "width", "depth", "units", "layers")
-    with path.open("w", newline="") as fh:
+    with io.StringIO(newline="") as fh:
         w = csv.writer(fh)
         w.writerow(["family", "cell", *fields, "n", "seeds", "param_count", "flops",
                     "receptive_field", "test_mean", "test_std", "test_ci_low",
@@ -972,6 +974,7 @@ def _write_csv(path: Path, analysis: Analysis) -> None:
                         *("" if d is None or (v := getattr(d, k)) is None else v
                           for k in ("ran_full", "schedule_limited", "premature")),
                         f"{c.train_seconds:.2f}", c.cell in incomplete])
+        return fh.getvalue()
 
 
 def _num(x: float, fmt: str = ".6f") -> str:
@@ -999,6 +1002,8 @@ def write_pngs(figures: Sequence[Figure], folder: Path) -> tuple[Path, ...]:
 
     folder.mkdir(parents=True, exist_ok=True)
     paths = tuple(folder / f"{f.key}.png" for f in figures)
+    for path in paths:
+        unlink_if_link(path)
     try:
         kaleido.write_fig_from_object_sync(
             [{"fig": f.figure, "path": p, "opts": PNG_OPTS} for f, p in zip(figures, paths,
@@ -1057,13 +1062,14 @@ def write_report(study: optuna.Study, out: Path, *, png: bool = False,
                         tuple(f.key for f in figures), headline=tuple(lines))
     try:
         out.mkdir(parents=True, exist_ok=True)
-        paths.html.write_text(_page(f"Scaling report: {study.study_name}", analysis, setup,
-                                    figures, lines))
-        paths.scaling_json.write_text(json.dumps(
+        # Replaced whole, never written through a link someone left at one of these names.
+        write_atomically(paths.html, _page(f"Scaling report: {study.study_name}", analysis,
+                                           setup, figures, lines))
+        write_atomically(paths.scaling_json, json.dumps(
             {"study": study.study_name, "setup": setup.to_dict(), "headline": lines,
              "budget": budget_text(analysis, budget), **analysis.to_dict()},
             indent=2) + "\n")
-        _write_csv(paths.cells_csv, analysis)
+        write_atomically(paths.cells_csv, _cells_csv(analysis))
     except OSError as exc:
         raise ReportError(f"cannot write to {out}: {exc.strerror}") from None
     ours = [f for f in figures if f.scaling]

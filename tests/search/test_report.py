@@ -126,6 +126,26 @@ def test_a_report_of_an_unchanged_study_leaves_its_journal_as_it_was(tmp_path: P
         "dense:units=1024" in g["graph_object"] for g in detail["plotly_graph_objects"])
 
 
+def test_report_replaces_links_at_its_file_names_and_never_writes_their_targets(
+        tmp_path: Path):
+    study = synthetic_study(optuna.storages.InMemoryStorage(), "grid")
+    out = tmp_path / "out"
+    write_report(study, out)
+    folder = out
+    targets = {}
+    for name in ("report.html", "scaling.json", "cells.csv"):
+        target = tmp_path / f"precious-{name}"
+        target.write_text("keep me")
+        (folder / name).unlink()
+        (folder / name).symlink_to(target)
+        targets[name] = target
+    write_report(study, out)
+    for name, target in targets.items():
+        assert target.read_text() == "keep me"
+        assert not (folder / name).is_symlink() and (folder / name).stat().st_size > 100
+    assert not [p for p in folder.iterdir() if p.name.startswith(".")]  # no temporary left
+
+
 def test_a_law_the_cells_do_not_follow_is_said_so_in_words():
     study = synthetic_study(optuna.storages.InMemoryStorage(), "grid")
     fit = analyze([to_record(t) for t in study.trials]).fits[0]
