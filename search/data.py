@@ -8,7 +8,10 @@ model and not one that was tuned against the very data it is reported on.
 
 The files are read directly (IDX for Fashion-MNIST, the binary version of CIFAR-10, no
 pickle) and validated: headers, lengths, label ranges and, for the real Fashion-MNIST files,
-the SHA-256 of the decompressed content (see ``shared/DATA.md``). Any problem raises
+the SHA-256 of the decompressed content (see ``shared/DATA.md``), image sizes (28x28 for
+Fashion-MNIST). No file is read past its IDX header's size, nor past ``MAX_FILE_BYTES``
+(1 GiB) decompressed, so a small ``.gz`` that expands to gigabytes is refused without
+filling memory. Any problem raises
 :class:`DataError` with a one-line message naming the file and how to get a good copy.
 
 Loaded splits are memoized per process, so all trials of a study share the same arrays
@@ -17,13 +20,17 @@ Loaded splits are memoized per process, so all trials of a study share the same 
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import gzip
 import hashlib
+import math
 import os
 import socket
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import BinaryIO
 
 import numpy as np
 
@@ -129,18 +136,21 @@ _VAL_DENOMINATOR = {"fashion_mnist": 6, "cifar10": 10}
 
 _DOWNLOAD_TIMEOUT_S = 5.0
 
+# No dataset file is read (decompressed) past this size: a real Fashion-MNIST file is at
+# most 47 MB and a CIFAR-10 batch 31 MB, while a corrupted or hostile 1 MB ``.gz`` file
+# can expand to gigabytes.
+MAX_FILE_BYTES = 1 << 30
+
 
 # --------------------------------------------------------------------------- file readers
 
 
-def _read_bytes(path: str, hint: str) -> bytes:
-    """Whole (decompressed, for ``.gz``) content of ``path``, errors as DataError."""
+@contextlib.contextmanager
+def _reading(path: str, hint: str) -> Iterator[BinaryIO]:
+    """``path`` open for reading (decompressed on the fly, for ``.gz``), errors as DataError."""
     try:
-        if path.endswith(".gz"):
-            with gzip.open(path, "rb") as f:
-                return f.read()
-        with open(path, "rb") as f:
-            return f.read()
+        with gzip.open(path, "rb") if path.endswith(".gz") else open(path, "rb") as f:
+            yield f
     except FileNotFoundError:
         raise DataError(f"{path}: file not found; {hint}") from None
     except (gzip.BadGzipFile, EOFError, zlib.error) as e:
@@ -151,35 +161,58 @@ def _read_bytes(path: str, hint: str) -> bytes:
         raise DataError(f"{path}: cannot read ({e.strerror or e}); {hint}") from None
 
 
+def _read_bytes(path: str, hint: str, limit: int = MAX_FILE_BYTES) -> bytes:
+    """The (decompressed) content of ``path``, refused past ``limit`` bytes: a small
+    ``.gz`` file can expand to gigabytes, so it is never read further than that."""
+    with _reading(path, hint) as f:
+        data = f.read(limit + 1)
+    if len(data) > limit:
+        raise DataError(f"{path}: larger than {limit:,} bytes (decompressed), the most a "
+                        f"dataset file may hold; {hint}")
+    return data
+
+
 def read_idx(path: str | os.PathLike[str], magic: int | None = None) -> np.ndarray:
     """Read one IDX file (``.gz`` or plain) as a uint8 array.
 
     Images (magic 0x00000803) give ``(count, rows, cols)``, labels (0x00000801) give
     ``(count,)``. ``magic`` restricts the accepted kind. The payload length must match the
     header; a file with the size of a real Fashion-MNIST file must also match its SHA-256.
+    The file is read (decompressed) only as far as its header says it extends, plus one
+    byte to detect trailing data, and a header declaring more than ``MAX_FILE_BYTES`` is
+    refused before reading on.
     """
     path = os.fspath(path)
-    data = _read_bytes(path, _DEBIAN_HINT)
-    if len(data) < 4:
-        raise DataError(f"{path}: truncated (expected an IDX header, got {len(data)} bytes)")
-    found = int.from_bytes(data[:4], "big")
-    allowed = (magic,) if magic is not None else (_IDX_IMAGES, _IDX_LABELS)
-    if found not in allowed:
-        wanted = " or ".join(f"0x{m:08x}" for m in allowed)
-        raise DataError(
-            f"{path}: not a valid IDX file (magic 0x{found:08x}, expected {wanted}); {_DEBIAN_HINT}"
-        )
-    ndim = found & 0xFF
-    header = 4 + 4 * ndim
-    if len(data) < header:
-        raise DataError(f"{path}: truncated (expected at least {header} bytes, got {len(data)})")
-    dims = tuple(int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
-    expected = header + int(np.prod(dims, dtype=np.int64))
+    with _reading(path, _DEBIAN_HINT) as f:
+        data = f.read(4)
+        if len(data) < 4:
+            raise DataError(
+                f"{path}: truncated (expected an IDX header, got {len(data)} bytes)")
+        found = int.from_bytes(data[:4], "big")
+        allowed = (magic,) if magic is not None else (_IDX_IMAGES, _IDX_LABELS)
+        if found not in allowed:
+            wanted = " or ".join(f"0x{m:08x}" for m in allowed)
+            raise DataError(f"{path}: not a valid IDX file (magic 0x{found:08x}, expected "
+                            f"{wanted}); {_DEBIAN_HINT}")
+        ndim = found & 0xFF
+        header = 4 + 4 * ndim
+        data += f.read(header - 4)
+        if len(data) < header:
+            raise DataError(
+                f"{path}: truncated (expected at least {header} bytes, got {len(data)})")
+        dims = tuple(int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
+        expected = header + math.prod(dims)  # Python ints: no overflow
+        if expected > MAX_FILE_BYTES:
+            raise DataError(
+                f"{path}: its header declares {' x '.join(map(str, dims))} values "
+                f"({expected:,} bytes), more than the {MAX_FILE_BYTES:,} a dataset file may "
+                f"hold (corrupted file?); {_DEBIAN_HINT}")
+        data += f.read(expected - header + 1)
     if len(data) < expected:
         raise DataError(f"{path}: truncated (expected {expected} bytes, got {len(data)})")
     if len(data) > expected:
         raise DataError(
-            f"{path}: trailing data (expected {expected} bytes, got {len(data)}); {_DEBIAN_HINT}"
+            f"{path}: trailing data (expected {expected} bytes, got more); {_DEBIAN_HINT}"
         )
     _verify_checksum(path, data)
     return np.frombuffer(data, dtype=np.uint8, offset=header).reshape(dims)
@@ -377,6 +410,12 @@ def _read_raw(name: str, directory: str) -> tuple[np.ndarray, np.ndarray, np.nda
             ipath = paths[f"{split}-images-idx3-ubyte"]
             lpath = paths[f"{split}-labels-idx1-ubyte"]
             x = read_idx(ipath, _IDX_IMAGES)
+            if x.shape[1:] != INPUT_SHAPES[name][:2]:
+                rows, cols = INPUT_SHAPES[name][:2]
+                raise DataError(
+                    f"{ipath}: images are {x.shape[1]}x{x.shape[2]}, Fashion-MNIST's are "
+                    f"{rows}x{cols}; {_DEBIAN_HINT}"
+                )
             y = read_idx(lpath, _IDX_LABELS)
             if len(x) != len(y):
                 raise DataError(

@@ -372,3 +372,54 @@ def test_real_debian_fashion_mnist() -> None:
     sub = load_splits("fashion_mnist", data_dir=DEBIAN_DIR, train_subset=2000)
     assert (len(sub.y_train), len(sub.y_val)) == (2000, 400)
     assert np.array_equal(np.bincount(sub.y_train, minlength=10), [200] * 10)
+
+
+# --------------------------------------------------------------------------- unbounded input
+
+
+def _bomb(path: Path, header: bytes, gigabytes: int) -> Path:
+    """A few-MB ``.gz`` file that expands to ``header`` plus ``gigabytes`` GB of zeros
+    (gzip members concatenated: each member compressed once, written many times)."""
+    member = gzip.compress(bytes(100 << 20), compresslevel=9)  # 100 MB -> ~100 KB
+    with path.open("wb") as f:
+        f.write(gzip.compress(header))
+        for _ in range(10 * gigabytes):
+            f.write(member)
+    return path
+
+
+def test_a_gzip_bomb_is_read_no_further_than_its_header_says(tmp_path: Path) -> None:
+    path = _bomb(tmp_path / "train-images-idx3-ubyte.gz",
+                 struct.pack(">IIII", 0x803, 100, 28, 28), gigabytes=3)
+    assert path.stat().st_size < 10 << 20
+    with pytest.raises(DataError, match=r"trailing data \(expected 78416 bytes, got more\)"):
+        read_idx(path)
+
+
+def test_a_bomb_without_an_idx_header_is_cut_at_the_limit(tmp_path: Path) -> None:
+    path = _bomb(tmp_path / "data_batch_1.bin.gz", b"", gigabytes=2)
+    with pytest.raises(DataError, match="larger than 52,428,800 bytes"):
+        data._read_bytes(str(path), "hint", limit=50 << 20)
+
+
+@pytest.mark.parametrize("dims", [(2**32 - 1, 2**32 - 1, 2**32 - 1), (60000, 28, 10**6)])
+def test_a_header_declaring_too_much_is_refused_before_reading_on(tmp_path: Path,
+                                                                  dims: tuple) -> None:
+    path = tmp_path / "train-images-idx3-ubyte"
+    path.write_bytes(struct.pack(">IIII", 0x803, *dims) + bytes(100))
+    with pytest.raises(DataError, match=r"its header declares .* bytes\), more than the "
+                                        r"1,073,741,824 a dataset file may hold") as err:
+        read_idx(path)
+    assert "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize(("split", "shape"), [("t10k", (27, 29)), ("train", (2, 2))])
+def test_images_of_the_wrong_size_are_refused_at_load(tmp_path: Path, split: str,
+                                                      shape: tuple) -> None:
+    make_fashion(tmp_path)
+    n = 120 if split == "train" else 30
+    write(tmp_path / f"{split}-images-idx3-ubyte", idx_bytes(np.zeros((n, *shape), np.uint8)),
+          True)
+    with pytest.raises(DataError, match=f"{split}-images-idx3-ubyte.gz: images are "
+                                        f"{shape[0]}x{shape[1]}, Fashion-MNIST's are 28x28"):
+        load_splits("fashion_mnist", data_dir=tmp_path)
