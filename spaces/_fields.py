@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from typing import Any
 
-from spaces.errors import SpecError
+from spaces.errors import SizeError, SpecError
 
 ACTIVATIONS = ("relu", "tanh", "gelu", "elu")
+MAX_INT = 2**31 - 1  # TensorFlow's shapes and Keras' layer sizes are 32-bit
 
 
 def positive_int(family: str, name: str, value: Any) -> int:
-    """Return ``value`` as an int, or fail when it is not a positive whole number."""
-    if isinstance(value, bool) or not isinstance(value, int | float) or int(value) != value:
+    """Return ``value`` as an int, or fail when it is not a positive whole number of at
+    most ``MAX_INT``."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not (
+        isinstance(value, int) or math.isfinite(value)) or int(value) != value:
         raise SpecError(f"{family}: {name} must be a positive integer, got {value!r}")
     if value <= 0:
         raise SpecError(f"{family}: {name} must be a positive integer, got {value!r}")
+    if value > MAX_INT:
+        raise SizeError(f"{family}: {name} must be at most {MAX_INT:,}, got {value:.3g}")
     return int(value)
 
 

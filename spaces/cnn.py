@@ -19,7 +19,7 @@ from typing import ClassVar
 
 from spaces import _fields as f
 from spaces._base import BN_MOMENTUM, SpecBase
-from spaces.errors import SpecError
+from spaces.errors import SizeError, SpecError
 from spaces.plan import Layer, Planner
 
 POOL = 2  # every block ends in a 2x2 pool with stride 2, halving the feature map
@@ -79,11 +79,20 @@ class CNNSpec(SpecBase):
         set_(self, "width", f.positive_int(fam, "width", self.width))
         set_(self, "depth", f.positive_int(fam, "depth", self.depth))
         set_(self, "convs_per_block", f.positive_int(fam, "convs_per_block", self.convs_per_block))
-        if isinstance(self.growth, bool) or not isinstance(self.growth, int | float):
-            raise SpecError(f"cnn: growth must be a number >= 1, got {self.growth!r}")
+        if isinstance(self.growth, bool) or not isinstance(self.growth, int | float) or not (
+                isinstance(self.growth, int) or math.isfinite(self.growth)):
+            raise SpecError(f"cnn: growth must be a finite number >= 1, got {self.growth!r}")
         if self.growth < 1:
-            raise SpecError(f"cnn: growth must be a number >= 1, got {self.growth!r}")
-        set_(self, "growth", float(self.growth))
+            raise SpecError(f"cnn: growth must be a finite number >= 1, got {self.growth!r}")
+        try:
+            set_(self, "growth", float(self.growth))
+            last = self.width * self.growth ** (self.depth - 1)
+        except OverflowError:
+            last = math.inf
+        if last > f.MAX_INT:
+            raise SizeError(f"cnn: width {self.width} grown by {self.growth:g} over "
+                            f"{self.depth} blocks gives {last:.3g} filters; at most "
+                            f"{f.MAX_INT:,}")
         set_(self, "input_shape", f.shape3(fam, self.input_shape))
         set_(self, "kernels", f.int_tuple(fam, "kernels", self.kernels))
         if any(b > a for a, b in zip(self.kernels, self.kernels[1:], strict=False)):
@@ -116,6 +125,9 @@ class CNNSpec(SpecBase):
             raise SpecError(f"cnn: dense_units must be an integer >= 0, got {self.dense_units!r}")
         if self.dense_units < 0:
             raise SpecError(f"cnn: dense_units must be an integer >= 0, got {self.dense_units!r}")
+        if self.dense_units > f.MAX_INT:
+            raise SizeError(f"cnn: dense_units must be at most {f.MAX_INT:,}, got "
+                            f"{self.dense_units:.3g}")
         set_(self, "num_classes", f.positive_int(fam, "num_classes", self.num_classes))
 
     def block_filters(self) -> tuple[int, ...]:

@@ -15,10 +15,18 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Cost:
-    """``params`` counts every weight (trainable or not), as Keras' ``count_params``."""
+    """``params`` counts every weight (trainable or not), as Keras' ``count_params``;
+    ``activations`` the values every layer outputs for one example, which training keeps
+    for the backward pass (an estimate of its memory: 4 bytes each in float32, times the
+    batch size; TensorFlow may keep fewer by fusing layers, or more for its gradients)."""
 
     params: int
     flops: int
+    activations: int = 0
+
+    def activation_bytes(self, batch_size: int) -> int:
+        """Estimated memory of one training batch's activations (float32)."""
+        return 4 * self.activations * batch_size
 
 
 def human(n: float) -> str:

@@ -105,7 +105,8 @@ class Planner:
 
 
 def cost(plan: Sequence[Layer]) -> Cost:
-    return Cost(sum(layer.params for layer in plan), sum(layer.flops for layer in plan))
+    return Cost(sum(layer.params for layer in plan), sum(layer.flops for layer in plan),
+                sum(math.prod(layer.output_shape) for layer in plan))
 
 
 def build_model(name: str, input_shape: tuple[int, ...], plan: Sequence[Layer]) -> keras.Model:
