@@ -12,10 +12,12 @@ RDB storages run Optuna's heartbeat, so a killed worker's trial is failed, not s
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import random
 import re
+import sqlite3
 import threading
 import time
 import urllib.parse
@@ -100,28 +102,86 @@ def default_url(out_dir: str | os.PathLike[str]) -> str:
     return f"sqlite:///{Path(out_dir) / DEFAULT_FILE}"
 
 
-_QUERY_SECRET = re.compile(r"(?i)([?&][^=&]*(?:password|passwd|pwd)[^=&]*=)[^&]*")
-
-
 def mask_url(url: str) -> str:
     """The URL with every password replaced by ``***``, for every log line, note and file.
 
     Done on the text, not through SQLAlchemy's ``make_url``: a password holding an
     unescaped ``@`` is split there by its parser (and half of it shown as the host), and
     a password in the query string (``?password=...``, libpq's form) is not hidden by
-    ``render_as_string``. So: everything between the user name and the *last* ``@`` before
-    the query is masked, and every query value whose key names a password.
+    ``render_as_string``. So: every query value whose key names a password is masked,
+    then everything between the user name and the last ``@``; then every piece of the
+    password shown elsewhere (:func:`mask_secrets`).
     """
     if url.startswith(JOURNAL_PREFIX) or "://" not in url:
         return url
     scheme, rest = url.split("://", 1)
+    rest = _QUERY_VALUE.sub(rf"\1{MASK}", rest)  # first, so a '@' there is not the last
     at = rest.rfind("@")  # a password may hold '@', '/' or '?': the last '@' ends it
     head, tail = (rest[:at], rest[at:]) if at >= 0 else ("", rest)
     if ":" in head:
-        head = head.split(":", 1)[0] + ":***"
-    server, _, query = tail.partition("?")
-    query = _QUERY_SECRET.sub(r"\1***", "?" + query)[1:] if query else ""
-    return f"{scheme}://{head}{server}" + (f"?{query}" if query else "")
+        head = head.split(":", 1)[0] + ":" + MASK
+    return mask_secrets(f"{scheme}://{head}{tail}", url)  # and any piece shown elsewhere
+
+
+# Characters at which a URL parser may cut a password that holds them unescaped: each
+# piece can then reach a driver as a host, port or database name, and come back in its
+# error message ("failed to resolve host 'ss@db'").
+_CUTS = re.compile(r"[@:/?#&=]")
+_QUERY_VALUE = re.compile(r"(?i)([?&][^=&]*(?:password|passwd|pwd)[^=&]*=)([^&#]*)")
+SHORT_PIECE = 4  # pieces shorter than this are masked only where they stand alone
+MASK = "***"
+_secrets: set[str] = set()  # passwords (and pieces) of the URLs this process opened
+
+
+def password_fragments(url: str) -> set[str]:
+    """The password of ``url`` (in the user part or the query string), as written and
+    percent-decoded, and every piece a parser could cut it into at ``@ : / ? # & =``."""
+    if url.startswith(JOURNAL_PREFIX) or "://" not in url:
+        return set()
+    found = {m.group(2) for m in _QUERY_VALUE.finditer(url)}
+    rest = _QUERY_VALUE.sub(r"\1", url.split("://", 1)[1])
+    at = rest.rfind("@")  # as mask_url: a password may hold '@'; the last one ends it
+    if at >= 0 and ":" in rest[:at]:
+        found.add(rest[:at].split(":", 1)[1])
+    pieces: set[str] = set()
+    for secret in found:
+        for text in (secret, urllib.parse.unquote(secret)):
+            pieces.add(text)
+            pieces.update(_CUTS.split(text))
+    return {p for p in pieces if p.strip("*")}
+
+
+def _host_as_written(url: str) -> str:
+    """The host of ``url`` read as :func:`mask_url` reads it: after the last '@' outside
+    the query's password values."""
+    rest = _QUERY_VALUE.sub(r"\1", url.split("://", 1)[1])
+    after = rest[rest.rfind("@") + 1:]
+    if after.startswith("[") and "]" in after:  # an IPv6 address
+        return after[1:after.index("]")]
+    return re.split(r"[:/?]", after, maxsplit=1)[0]
+
+
+def remember_secrets(url: str | None) -> None:
+    """Mask ``url``'s password (and its pieces) in every later :func:`mask_secrets` call."""
+    if url:
+        _secrets.update(password_fragments(url))
+
+
+def mask_secrets(text: str, url: str | None = None) -> str:
+    """``text`` (an error, a driver's message, a traceback) with every password remembered
+    by :func:`remember_secrets`, and ``url``'s, replaced by ``***``, with every piece of
+    them (:func:`password_fragments`), longest first.
+
+    A password or piece of at least ``SHORT_PIECE`` characters is masked wherever it
+    occurs; a shorter one only where no letter or digit touches it (``'ss@h`` but not
+    ``address``), so a one-letter piece does not make the message unreadable."""
+    secrets = _secrets | (password_fragments(url) if url else set())
+    for secret in sorted(secrets, key=len, reverse=True):
+        if len(secret) >= SHORT_PIECE:
+            text = text.replace(secret, MASK)
+        else:
+            text = re.sub(rf"(?<![^\W_]){re.escape(secret)}(?![^\W_])", MASK, text)
+    return text
 
 
 def journal_path(url: str) -> Path:
@@ -149,6 +209,7 @@ def open_storage(url: str, *, create: bool = True,
     ``wait(seconds)`` is how a database call pauses between retries through an outage; a
     worker passes one that ends at once when the user asks it to stop (Ctrl-C, SIGTERM),
     instead of retrying for up to a minute."""
+    remember_secrets(url)  # for every message this process prints from now on
     # Refuse a grace shorter than the heartbeat before anything runs.
     grace_seconds(journal=url.startswith(JOURNAL_PREFIX))
     if not create:
@@ -165,7 +226,14 @@ def open_storage(url: str, *, create: bool = True,
                 else f": use {URL_FORMS}")
         raise StorageURLError(f"malformed storage URL {mask_url(url)!r}{hint}") from None
     backend = parsed.get_backend_name()
+    if parsed.host is not None and parsed.host != _host_as_written(url):
+        # SQLAlchemy cuts a password at its first raw '@' and reads the rest as the host
+        # (and a raw '@' in a query password ends the user part there): looking that host
+        # up would send a piece of the password to a name server.
+        raise StorageURLError(f"malformed storage URL {mask_url(url)!r}: a raw '@' in the "
+                              "password or query; write it as %40 (percent-encode it)")
     if backend == "sqlite":
+        _check_sqlite_file(_sqlite_path(parsed) if parsed.database else None, create)
         # WAL needs shared memory between processes, which network file systems lack.
         # WAL is a write: a read-only store keeps its journal mode.
         return _serialized(_rdb(url, _sqlite_options(parsed), _SQLiteStorage, wait),
@@ -197,6 +265,54 @@ def _sqlite_path(parsed: sqlalchemy.URL) -> Path:
     if parsed.query.get("uri") == "true" and database.startswith("file:"):
         return Path(urllib.parse.urlsplit(database).path)
     return Path(database)
+
+
+SQLITE_MAGIC = b"SQLite format 3\x00"
+# Every table of Optuna 5.0's RDB schema (tests/storage/test_backends.py checks this list
+# against Optuna's own models, so a new Optuna's table cannot make our stores look foreign).
+OPTUNA_TABLES = frozenset({
+    "alembic_version", "studies", "study_directions", "study_system_attributes",
+    "study_user_attributes", "trial_heartbeats", "trial_intermediate_values", "trial_params",
+    "trial_system_attributes", "trial_user_attributes", "trial_values", "trials",
+    "version_info"})
+
+
+def _check_sqlite_file(path: Path | None, create: bool) -> None:
+    """Refuse a file Optuna would write its schema into although it holds no study store:
+    any file that is not an SQLite database, an SQLite database of another program, and,
+    for the commands that only read (``create=False``), an empty one. The file is only
+    read (SQLite opened read-only), so a refused file is left exactly as it was."""
+    if path is None or not path.is_file():
+        return
+    try:
+        with path.open("rb") as f:
+            head = f.read(len(SQLITE_MAGIC))
+        if not head:
+            if create:
+                return  # an empty file is an empty SQLite database: the study goes there
+            raise StorageError(f"{path} is an empty file, not a study store: check "
+                               "--storage / --out (the file is left as it is)")
+        if head != SQLITE_MAGIC:
+            raise StorageError(f"{path} is not an SQLite database, so not a study store: "
+                               "check --storage (the file is left as it is)")
+        with contextlib.closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro",
+                                                uri=True)) as db:
+            tables = {row[0] for row in db.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table'")}
+    except OSError as exc:
+        raise StorageError(f"cannot read {path}: {exc.strerror}") from None
+    except sqlite3.Error as exc:
+        raise StorageError(f"{path} is not a readable SQLite database ({exc})") from None
+    if not tables and not create:
+        raise StorageError(f"{path} is an SQLite database without tables, not a study store: "
+                           "check --storage / --out (the file is left as it is)")
+    # Another program's tables (a store being created by a worker racing this one holds
+    # only some of Optuna's: that one is ours).
+    other = sorted(t for t in tables - OPTUNA_TABLES if not t.startswith("sqlite_"))
+    if other:
+        shown = ", ".join(other[:5]) + (", …" if len(other) > 5 else "")
+        raise StorageError(f"{path} is an SQLite database of another program (tables: "
+                           f"{shown}), not a study store: use another file")
 
 
 def _sqlite_read_only(parsed: sqlalchemy.URL) -> bool:
@@ -248,7 +364,8 @@ def _rdb(url: str, engine_kwargs: dict, kind: type[_ResilientStorage],
             if racing and attempt < CREATE_RETRIES - 1:
                 time.sleep(random.uniform(0.2, 1.0))
                 continue
-            raise StorageError(f"cannot open storage {mask_url(url)}: {reason}") from None
+            raise StorageError(mask_secrets(f"cannot open storage {mask_url(url)}: {reason}",
+                                            url)) from None
     raise AssertionError("unreachable")
 
 
@@ -319,8 +436,9 @@ def _retrying(method: Callable[..., Any]) -> Callable[..., Any]:
                     cause = exc.__cause__ or exc
                     reason = (str(getattr(cause, "orig", None) or cause).strip().splitlines()
                               or ["unknown error"])[0]
-                    raise StorageError(f"the database stayed unreachable for "
-                                       f"{retry_seconds()} s: {reason}") from None
+                    raise StorageError(mask_secrets(f"the database stayed unreachable for "
+                                                    f"{retry_seconds()} s: {reason}")
+                                       ) from None
                 self.retry_wait(pause)
                 pause, retried = min(pause * 2, 8.0), True
 

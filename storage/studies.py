@@ -11,6 +11,7 @@ import hashlib
 import json
 import re
 import time
+import unicodedata
 from typing import Any
 
 import optuna
@@ -33,9 +34,15 @@ class StudyNameError(ValueError):
 
 
 def check_study_name(name: str) -> str:
-    """Refuse, before anything runs, a name that is empty, too long or not one line."""
+    """The name in Unicode's composed form (NFC), refused, before anything runs, when it
+    is empty, too long, not one line or starts with '-' (it would read as an option).
+
+    NFC: a name typed on one system as 'é' (one code point) and on another as 'e' plus a
+    combining accent (macOS file names, some input methods) names the same study."""
     if not name.strip():
         raise StudyNameError("study name must not be empty")
+    if name.startswith("-"):
+        raise StudyNameError(f"study name {name!r} starts with '-', which reads as an option")
     if len(name) > MAX_NAME_LENGTH:
         raise StudyNameError(f"study name is {len(name)} characters long; at most "
                              f"{MAX_NAME_LENGTH}")
@@ -45,6 +52,10 @@ def check_study_name(name: str) -> str:
         raise StudyNameError(f"study name {name!r} is not valid UTF-8") from None
     if not name.isprintable():
         raise StudyNameError(f"study name {name!r} holds a control character (newline, tab…)")
+    name = unicodedata.normalize("NFC", name)
+    if len(name) > MAX_NAME_LENGTH:  # NFC lengthens a few characters (U+0344: 2)
+        raise StudyNameError(f"study name is {len(name)} characters long; at most "
+                             f"{MAX_NAME_LENGTH}")
     return name
 
 

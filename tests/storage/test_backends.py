@@ -1,10 +1,20 @@
 """Storage URLs: real SQLite and journal files, masking, and one-line errors."""
 
+import subprocess
+import sys
+
 import optuna
 import pytest
 
 from storage import StorageError, default_url, mask_url, open_storage
-from storage.backends import grace_seconds, heartbeat_seconds, is_journal
+from storage.backends import (
+    StorageURLError,
+    grace_seconds,
+    heartbeat_seconds,
+    is_journal,
+    mask_secrets,
+    password_fragments,
+)
 
 
 def test_default_is_an_sqlite_file_in_the_output_folder(tmp_path):
@@ -155,3 +165,77 @@ def test_an_old_absolute_journal_url_is_not_silently_replaced(tmp_path, monkeypa
     with pytest.raises(StorageError, match=f"for {old} write journal:///{old}"):
         open_storage(f"journal://{old}")  # the old absolute spelling, read as relative now
     assert not (tmp_path / str(old).lstrip("/")).exists()
+
+
+def test_the_tables_that_make_a_store_ours_are_optunas():
+    """storage.backends.OPTUNA_TABLES against Optuna's schema (private module: the one
+    place this project reads it)."""
+    from optuna.storages._rdb import models
+
+    from storage.backends import OPTUNA_TABLES
+
+    assert set(models.BaseModel.metadata.tables) | {"alembic_version"} == OPTUNA_TABLES
+
+
+def _offline() -> bool:
+    """Whether ``unshare -n`` (a process with no network) works here."""
+    try:
+        return subprocess.run(["unshare", "-n", "true"], capture_output=True).returncode == 0
+    except OSError:
+        return False
+
+
+@pytest.fixture
+def no_secrets_seen(monkeypatch):
+    """Forget the passwords earlier tests' open_storage calls remembered (process-wide)."""
+    from storage import backends
+
+    monkeypatch.setattr(backends, "_secrets", set())
+
+
+def test_every_piece_of_a_password_is_a_fragment_to_mask():
+    assert password_fragments("postgresql://user:pa@ss@127.0.0.1:1/db") == {"pa@ss", "pa", "ss"}
+    assert password_fragments("postgresql://u@h/db?password=x%40yz&sslmode=1") == {
+        "x%40yz", "x@yz", "x", "yz"}
+    assert password_fragments("postgresql://h/db") == set()
+    assert password_fragments("sqlite:///x.db") == set()
+    # a query password holding '@' no longer reads as the user part
+    assert mask_url("postgresql://u@h:1/db?password=pa@ss") == "postgresql://u@h:1/db?password=***"
+
+
+def test_short_pieces_are_masked_where_they_stand_alone_long_ones_everywhere(no_secrets_seen):
+    url = "postgresql://user:pa@sswordy@h/db"
+    text = "failed to resolve host 'sswordy@h': address pa unknown; paint 1sswordy2"
+    assert mask_secrets(text, url) == (
+        "failed to resolve host '***@h': address *** unknown; paint 1***2")
+
+
+@pytest.mark.skipif(not _offline(), reason="needs unshare -n (a process without network)")
+def test_a_drivers_message_with_a_piece_of_the_password_is_masked(no_secrets_seen):
+    """SQLAlchemy reads the text after a raw '@' of the password as the host, and psycopg
+    names it in its error. Run with no network (unshare -n): no name leaves the machine."""
+    code = ("import psycopg\ntry:\n psycopg.connect(host='ss@127.0.0.1', port=1, user='user', "
+            "password='pa', dbname='db', connect_timeout=2)\nexcept Exception as e:\n print(e)")
+    said = subprocess.run(["unshare", "-n", sys.executable, "-c", code], capture_output=True,
+                          text=True, timeout=60).stdout
+    assert "ss@127.0.0.1" in said  # the driver shows the password's tail
+    masked = mask_secrets(said, "postgresql://user:pa@ss@127.0.0.1:1/db")
+    assert "ss@" not in masked and "***@127.0.0.1" in masked
+
+
+@pytest.mark.parametrize("url", ["postgresql://user:pa@ss@127.0.0.1:1/db",
+                                 "postgresql://u@127.0.0.1:1/db?password=pa@ss"])
+def test_a_raw_at_sign_in_a_password_is_refused_before_any_lookup(url):
+    with pytest.raises(StorageURLError) as err:
+        open_storage(url)
+    assert "write it as %40" in str(err.value)
+    assert "ss" not in str(err.value).replace("password", "")
+
+
+@pytest.mark.parametrize("url", ["postgresql://user:x?y@127.0.0.1:1/db",
+                                 "postgresql://user@srv:pw@127.0.0.1:1/db"])
+def test_a_password_with_a_question_mark_or_a_user_with_an_at_sign_still_connects(url):
+    """SQLAlchemy reads these right (Azure's user@server form included): not refused."""
+    with pytest.raises(StorageError, match="cannot open storage") as err:
+        open_storage(url)
+    assert not isinstance(err.value, StorageURLError)
