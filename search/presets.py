@@ -7,7 +7,9 @@ re-run with different settings is refused instead of silently mixing results.
 
 from __future__ import annotations
 
+import itertools
 import math
+import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -20,8 +22,10 @@ import optuna
 from search.config import ConfigError, TrainConfig, split_values
 from search.data import DATASETS, INPUT_SHAPES
 from spaces import ArchSpec, SpecError, from_dict
+from spaces.errors import SizeError
 from spaces.space import Space, cell_key
 from storage.claims import Unit
+from storage.studies import check_study_name
 
 MODES = ("grid", "search")
 ENGINES = ("optuna", "keras-tuner")
@@ -31,6 +35,14 @@ PRUNERS = ("hyperband", "median", "none")
 DEFAULT_PRESET = "scaling"
 SEARCH_SETTINGS = ("n_startup_trials", "min_resource", "reduction_factor")
 TRAIN_DEFAULTS = TrainConfig().__dict__
+# Bounds on what a preset may ask to build, checked for every grid cell and for the
+# corners of a search space before anything is stored: a width of 10^6 would otherwise
+# create a study, then exhaust memory (or wait for hours) in its first trial. Raise them
+# with the environment variables for a larger machine.
+MAX_PARAMS_ENV, MAX_ACTIVATION_ENV = "SEARCH_MAX_PARAMS", "SEARCH_MAX_ACTIVATION_GB"
+MAX_PARAMS_DEFAULT = 100_000_000  # 400 MB of float32 weights, 1.2 GB more with Adam's moments
+MAX_ACTIVATION_GB_DEFAULT = 8.0  # estimated layer outputs of one training batch (float32)
+CORNERS_MAX = 4096  # search spaces: at most this many value combinations are checked
 
 
 class PresetError(ValueError):
@@ -221,6 +233,9 @@ def _read(name_or_file: str) -> tuple[str, dict[str, Any]]:
         return name, tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise PresetError(f"preset {name_or_file} is not valid TOML: {exc}") from None
+    except RecursionError:  # tomllib parses nested arrays and tables recursively
+        raise PresetError(f"preset {name_or_file} nests arrays or tables too deeply to "
+                          "read") from None
 
 
 def _positive(name: str, value: Any, kind: type = int) -> Any:
@@ -232,6 +247,13 @@ def _positive(name: str, value: Any, kind: type = int) -> Any:
         what = "a positive integer" if kind is int else "a positive number"
         raise PresetError(f"{name} must be {what}, got {value!r}")
     return kind(value)
+
+
+def _seed(name: str, value: Any) -> int:
+    """A seed NumPy accepts: a whole number from 0 to 2^63 - 1."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**63:
+        raise PresetError(f"{name} must be an integer from 0 to 2^63 - 1, got {value!r}")
+    return value
 
 
 def _flag(name: str, value: Any) -> bool:
@@ -246,6 +268,8 @@ def load(name_or_file: str = DEFAULT_PRESET, **overrides: Any) -> StudySpec:
     overrides = {k: v for k, v in overrides.items() if v is not None}
     try:
         return _build(name, raw, overrides)
+    except RecursionError:  # a value nested just shallowly enough for tomllib
+        raise PresetError(f"preset {name}: a value nests arrays or tables too deeply") from None
     except (SpecError, ConfigError, TypeError, ValueError) as exc:
         if isinstance(exc, PresetError):
             raise
@@ -277,14 +301,15 @@ def _build(name: str, raw: dict[str, Any], overrides: dict[str, Any]) -> StudySp
         grids=grids,
         space=space,
         train_subset=_positive("train_subset", settings.get("train_subset")),
-        split_seed=int(settings.get("split_seed", 0)),
+        split_seed=_seed("split_seed", settings.get("split_seed", 0)),
         sampler=settings.get("sampler", "tpe"),
         pruner=settings.get("pruner", "hyperband"),
         trials=_positive("trials", settings.get("trials")),
         timeout=_positive("timeout", settings.get("timeout"), float),
         data_dir=settings.get("data_dir"),
         storage=settings.get("storage"),
-        study_name=settings.get("study_name"),
+        study_name=(None if settings.get("study_name") is None
+                    else check_study_name(str(settings["study_name"]))),
         out=Path(settings.get("out", "runs")),
         engine=settings.get("engine", "optuna"),
         tuner=settings.get("tuner", "hyperband"),
@@ -324,3 +349,85 @@ def _check(spec: StudySpec) -> None:
                               "(a [space] table), not a grid")
     elif spec.space is None:
         raise PresetError(f"preset {spec.preset}: a search preset needs a [space] table")
+    _check_size(spec)
+
+
+def _limit(name: str, default: float) -> float:
+    text = os.environ.get(name)
+    if text is None:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value <= 0:
+        raise PresetError(f"{name} must be a positive number, got {text!r}")
+    return value
+
+
+def size_limits() -> tuple[int, float]:
+    """The most parameters an architecture may have, and the most GB its estimated
+    activations for one training batch may take (``SEARCH_MAX_PARAMS``, default 100 M;
+    ``SEARCH_MAX_ACTIVATION_GB``, default 8)."""
+    return (int(_limit(MAX_PARAMS_ENV, MAX_PARAMS_DEFAULT)),
+            _limit(MAX_ACTIVATION_ENV, MAX_ACTIVATION_GB_DEFAULT))
+
+
+def _corners(space: Space) -> list[dict[str, Any]]:
+    """Value combinations whose sizes bound a search space's: every choice, and the ends
+    of every range (size grows with width, units and growth; depth's extremes bound it
+    too, the flatten head shrinking as the convolutions grow)."""
+    options = []
+    for p in space.params:
+        if p.kind == "choice":
+            options.append(list(p.choices))
+        elif p.kind == "int" and p.high - p.low <= 8 * (p.step or 1):
+            options.append(list(range(int(p.low), int(p.high) + 1, int(p.step or 1))))
+        else:
+            options.append(list(dict.fromkeys((p.low, p.high))))
+    if math.prod(len(o) for o in options) > CORNERS_MAX:  # ends only, of ordered values
+        options = [list(dict.fromkeys((min(o, key=_order), max(o, key=_order))))
+                   for o in options]
+    names = [p.name for p in space.params]
+    return [dict(zip(names, combo, strict=True)) for combo in itertools.product(*options)]
+
+
+def _order(value: Any) -> tuple[int, Any]:
+    return (0, value) if isinstance(value, int | float) else (1, str(value))
+
+
+def _check_size(spec: StudySpec) -> None:
+    """Refuse, before anything is stored, an architecture over :func:`size_limits`."""
+    max_params, max_gb = size_limits()
+    shape = INPUT_SHAPES[spec.dataset]
+    if spec.mode == "grid":
+        candidates = [(c.space, c.values) for c in spec.cells()]
+    else:
+        assert spec.space is not None
+        candidates = [(spec.space, spec.space.values(v)) for v in _corners(spec.space)]
+    first_error: Exception | None = None
+    built = False
+    for space, values in candidates:
+        try:
+            arch, train = resolve(space.family, values, spec.train, shape)
+        except SizeError:
+            raise
+        except (SpecError, ConfigError, TypeError) as exc:
+            # A search's invalid corner fails its trial, as it always did; but when no
+            # corner builds (a fixed value is wrong: growth = nan), no trial could.
+            first_error = first_error or exc
+            continue
+        built = True
+        cost = arch.cost()
+        gb = cost.activation_bytes(train.batch_size) / 1e9
+        if cost.params > max_params:
+            raise PresetError(f"preset {spec.preset}: {arch.model_name()} has "
+                              f"{cost.params:,} parameters, more than {max_params:,} "
+                              f"(raise {MAX_PARAMS_ENV} to allow it)")
+        if gb > max_gb:
+            raise PresetError(f"preset {spec.preset}: {arch.model_name()} needs about "
+                              f"{gb:,.1f} GB of activations per batch of {train.batch_size}, "
+                              f"more than {max_gb:g} GB (raise {MAX_ACTIVATION_ENV} to "
+                              "allow it)")
+    if not built and first_error is not None:
+        raise PresetError(f"preset {spec.preset}: {first_error}")

@@ -15,13 +15,14 @@ from __future__ import annotations
 import argparse
 import ipaddress
 import json
+import logging
 import os
 import sys
 import time
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn, TextIO
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow is imported
 
@@ -31,6 +32,7 @@ from search import interrupt, presets
 from search.config import ConfigError, TrainConfig, epochs_text
 from search.data import DataError, load_splits
 from search.errors import ExportError, ReportError
+from search.files import write_atomically
 from spaces import SpecError
 from storage import (
     StorageError,
@@ -42,6 +44,7 @@ from storage import (
     open_storage,
     trial_records,
 )
+from storage.backends import mask_secrets, remember_secrets
 from storage.studies import (
     IDENTITY,
     StudyNameError,
@@ -106,7 +109,9 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("--study-name", required=True)
     show.add_argument("--storage")
     show.add_argument("--out", default="runs")
-    show.add_argument("--csv", help="also write one row per trial (every attr) to this file")
+    show.add_argument("--csv", help="also write one row per trial (every attr) to this file "
+                                    "(a symbolic link there is replaced, not written through); "
+                                    "'-': only that table, to stdout")
     show.set_defaults(func=cmd_show)
 
     exp = sub.add_parser("export", help="write the best architecture of a study")
@@ -260,6 +265,9 @@ def cmd_show(args: argparse.Namespace) -> int:
     from search.report import training_images
 
     study = find_study(_existing_storage(args), args.study_name)
+    if args.csv == "-":  # the table alone, for a pipe
+        study.trials_dataframe(multi_index=False).to_csv(sys.stdout, index=False)
+        return 0
     identity = json.loads(study.user_attrs.get(IDENTITY, "{}"))
     trials = study.get_trials(deepcopy=False)
     images = training_images(identity)
@@ -287,12 +295,28 @@ def cmd_show(args: argparse.Namespace) -> int:
               f"val {best.val.mean:.4f}, test {best.test.mean:.4f}")
     if args.csv:
         frame = study.trials_dataframe(multi_index=False)
-        try:
-            frame.to_csv(args.csv, index=False)
-        except OSError as exc:
-            raise ExportError(f"cannot write {args.csv}: {exc.strerror}") from None
-        print(f"wrote {args.csv} ({len(frame)} trials)")
+        replaced = _write_csv(frame, Path(args.csv))
+        print(f"wrote {args.csv} ({len(frame)} trials)" + (
+            f"; it was a symbolic link to {replaced}, which is left as it was" if replaced
+            else ""))
     return 0
+
+
+def _write_csv(frame: Any, path: Path) -> str | None:
+    """Write ``frame`` to ``path`` through a new file renamed over it: a symbolic link at
+    ``path`` is replaced, never written through (its target is left as it was). Returns
+    the link's target when one was replaced."""
+    if path.is_dir():
+        raise ExportError(f"cannot write {path}: it is a folder")
+    folder = path.parent
+    if not folder.is_dir():
+        raise ExportError(f"cannot write {path}: the folder {folder} does not exist")
+    link = os.readlink(path) if path.is_symlink() else None
+    try:
+        write_atomically(path, frame.to_csv(index=False))
+    except OSError as exc:
+        raise ExportError(f"cannot write {path}: {exc.strerror or exc}") from None
+    return link
 
 
 def cmd_export(args: argparse.Namespace) -> int:
@@ -366,15 +390,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
     # The runner beats for its trials itself (storage.heartbeat), outside Study.optimize.
     warnings.filterwarnings("ignore", message="Heartbeat of storage is supposed to be used")
+    remember_secrets(getattr(args, "storage", None))  # masked in every error line
     try:
         if getattr(args, "study_name", None) is not None:
-            check_study_name(args.study_name)
+            args.study_name = check_study_name(args.study_name)  # NFC, one line
         return args.func(args)
     except USAGE_ERRORS as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(mask_secrets(f"error: {exc}"), file=sys.stderr)
         return 2
     except RUNTIME_ERRORS as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(mask_secrets(f"error: {exc}"), file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         detail = ("the running trial is marked FAIL; run the same command to resume"
@@ -383,5 +408,33 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
+class _Masked:
+    """A text stream that masks every password this process has seen (its storage URL's,
+    and every piece of it) in what is written: drivers' messages, warnings, tracebacks."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        return self._stream.write(mask_secrets(text))
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._stream, name)
+
+
+def _mask_streams() -> None:
+    """Put :class:`_Masked` around stdout and stderr, and around the streams of the log
+    handlers made before (Optuna's, created when it was imported, logs failed trials
+    with their exception's text)."""
+    out, err = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = _Masked(out), _Masked(err)  # type: ignore[assignment]
+    masked = {id(out): sys.stdout, id(err): sys.stderr}
+    for name in (None, "optuna"):
+        for handler in logging.getLogger(name).handlers:
+            if isinstance(handler, logging.StreamHandler) and id(handler.stream) in masked:
+                handler.setStream(masked[id(handler.stream)])
+
+
 if __name__ == "__main__":
+    _mask_streams()
     sys.exit(main())

@@ -6,8 +6,13 @@ checks the study's trials (number, state, values, user attrs) are what they were
 
 from __future__ import annotations
 
+import csv
 import gzip
+import io
 import os
+import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import optuna
@@ -16,6 +21,10 @@ import pytest
 from tests import cli
 
 TINY = 'mode = "grid"\n[train]\nepochs = 1\n[[grid]]\nfamily = "dense"\nparams = { units = [8] }\n'
+
+
+SEARCH = ('mode = "search"\ntrials = 1\n[train]\nepochs = 1\n[space]\nfamily = "dense"\n'
+          'params = {}\n')
 
 
 def write(folder: Path, name: str, text: str) -> str:
@@ -43,21 +52,35 @@ def store(tmp_path_factory):
 
 
 def snapshot(url: str) -> list[tuple]:
-    """Everything stored about study 'kept''s trials, to compare before and after a case."""
+    """Everything stored about study 'kept''s trials, and the names of all studies (a case
+    must not leave an empty study behind), to compare before and after a case."""
     return [(t.number, t.state, t.values, t.user_attrs, t.system_attrs) for t in
-            optuna.load_study(study_name="kept", storage=url).trials]
+            optuna.load_study(study_name="kept", storage=url).trials] + [
+        tuple(sorted(optuna.get_all_study_names(url)))]
 
 
-def fashion_dir(folder: Path, images: bytes) -> str:
-    """A data folder whose training images file holds ``images`` (other files valid)."""
+def fashion_dir(folder: Path, images: bytes, split: str = "train") -> str:
+    """A data folder whose ``split`` images file holds ``images`` (other files valid)."""
     data = folder / "fm"
     data.mkdir(exist_ok=True)
     real = Path("/usr/share/datasets/fashion-mnist")
-    for name in ("train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz",
-                 "t10k-labels-idx1-ubyte.gz"):
+    for name in ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
+                 "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"):
         (data / name).write_bytes((real / name).read_bytes())
-    (data / "train-images-idx3-ubyte.gz").write_bytes(images)
+    (data / f"{split}-images-idx3-ubyte.gz").write_bytes(images)
     return str(data)
+
+
+def images(count: int, rows: int, cols: int) -> bytes:
+    """A gzip IDX images file of ``count`` blank ``rows`` x ``cols`` images."""
+    return gzip.compress((0x803).to_bytes(4, "big") + b"".join(
+        n.to_bytes(4, "big") for n in (count, rows, cols)) + bytes(count * rows * cols))
+
+
+def bomb() -> bytes:
+    """A ~3 MB gzip file that expands past 3 GB: a valid header, then zeros."""
+    member = gzip.compress(bytes(100 << 20), compresslevel=9)
+    return gzip.compress(header(60000)) + member * 30
 
 
 def cnn_preset(folder: Path, params: str) -> str:
@@ -95,12 +118,49 @@ CASES = {
                        "train-images-idx3-ubyte.gz: corrupted gzip file"),
     "checksum mismatch": (lambda t, u: ["--data-dir", fashion_dir(t, gzip.compress(
         header(60000) + bytes(60000 * 784), compresslevel=1))], 1, "checksum mismatch"),
+    "gzip bomb": (lambda t, u: ["--data-dir", fashion_dir(t, bomb())], 1,
+                  "train-images-idx3-ubyte.gz: trailing data (expected 47040016 bytes, got more)"),
+    "idx dimensions overflow": (lambda t, u: ["--data-dir", fashion_dir(t, gzip.compress(
+        (0x803).to_bytes(4, "big") + b"\xff" * 12))], 1,
+        "its header declares 4294967295 x 4294967295 x 4294967295 values"),
+    "test images 27x29": (lambda t, u: ["--data-dir", fashion_dir(t, images(10000, 27, 29),
+                                                                  "t10k")], 1,
+                          "t10k-images-idx3-ubyte.gz: images are 27x29, Fashion-MNIST's are 28x28"),
+    "training images 2x2": (lambda t, u: ["--data-dir", fashion_dir(t, images(60000, 2, 2))], 1,
+                            "train-images-idx3-ubyte.gz: images are 2x2"),
     "width <= 0": (lambda t, u: ["--preset", cnn_preset(t, "width = [0]")], 2,
                    "width must be a positive integer, got 0"),
     "non-integer width": (lambda t, u: ["--preset", cnn_preset(t, "width = [1.5]")], 2,
                           "width must be a positive integer, got 1.5"),
     "depth too large": (lambda t, u: ["--preset", cnn_preset(t, "depth = [5]")], 2,
                         "pools a 28x28 input to 1x1, below 2x2; at most 4 blocks"),
+    "width of 10^6": (lambda t, u: ["--preset", cnn_preset(t, "width = [1000000]")], 2,
+                      "cnn_w1000000_d2 has 50,012,596,001,418 parameters, more than "
+                      "100,000,000 (raise SEARCH_MAX_PARAMS to allow it)"),
+    "width of 10^300": (lambda t, u: ["--preset", cnn_preset(t, f"width = [{10**300}]")], 2,
+                        "cnn: width must be at most 2,147,483,647, got 1e+300"),
+    "units of 10^6 in a search range": (lambda t, u: ["--preset", write(
+        t, "wide.toml", SEARCH.format('{ units = { type = "int", low = 8, high = 1000000 } }'))],
+        2, "dense_1x1000000 has 795,000,010 parameters"),
+    "activations over the bound": (lambda t, u: ["--preset", cnn_preset(
+        t, 'width = [2048], depth = [1], head = ["gap"], dense_units = [0]'), "--batch-size",
+        "65536"], 2, "cnn_w2048_d1 needs about 947.6 GB of activations per batch of 65536, "
+        "more than 8 GB (raise SEARCH_MAX_ACTIVATION_GB"),
+    "growth = inf": (lambda t, u: ["--preset", cnn_preset(t, "growth = [inf]")], 2,
+                     "cnn: growth must be a finite number >= 1, got inf"),
+    "growth = nan fixed": (lambda t, u: ["--preset", write(t, "nan.toml", TINY.replace(
+        'family = "dense"\nparams = { units = [8] }',
+        'family = "cnn"\nparams = { width = [4] }\nfixed = { growth = nan }'))], 2,
+        "cnn: growth must be a finite number >= 1, got nan"),
+    "growth overflowing": (lambda t, u: ["--preset", cnn_preset(
+        t, "width = [8], depth = [3], growth = [1e300]")], 2,
+        "cnn: width 8 grown by 1e+300 over 3 blocks gives inf filters"),
+    "split_seed = -1": (lambda t, u: ["--preset", write(t, "seed.toml",
+                                                        "split_seed = -1\n" + TINY)], 2,
+                        "split_seed must be an integer from 0 to 2^63 - 1, got -1"),
+    "deeply nested TOML": (lambda t, u: ["--preset", write(t, "deep.toml", "a = " + "[" * 100_000
+                                                           + "]" * 100_000 + "\n")], 2,
+                           "nests arrays or tables too deeply to read"),
     "epochs <= 0": (lambda t, u: ["--epochs", "0"], 2, "epochs must be a positive integer"),
     "epochs beyond int64 steps": (lambda t, u: ["--epochs", str(10**20)], 2,
                                   "epochs must be an integer from 1 to 10,000"),
@@ -118,6 +178,13 @@ CASES = {
                               2, "malformed storage URL"),
     "unreachable postgresql": (lambda t, u: ["--storage", "postgresql://u:pw@127.0.0.1:9/db"], 1,
                                "cannot open storage postgresql://u:***@127.0.0.1:9/db"),
+    "raw @ in a postgresql password": (
+        lambda t, u: ["--storage", "postgresql://user:pa@ss@127.0.0.1:1/db"], 2,
+        "malformed storage URL 'postgresql://user:***@127.0.0.1:1/db': a raw '@' in the "
+        "password or query; write it as %40"),
+    "raw @ in a query password": (
+        lambda t, u: ["--storage", "postgresql://u@127.0.0.1:1/db?password=pa@ss"], 2,
+        "malformed storage URL 'postgresql://u@127.0.0.1:1/db?password=***'"),
     "other direction": (lambda t, u: ["--preset", write(t, "tiny.toml", TINY), "--storage", u,
                                       "--study-name", "minimizer"], 1,
                         "exists with direction(s) minimize"),
@@ -130,6 +197,8 @@ CASES = {
     "empty study name": (lambda t, u: ["--study-name", ""], 2, "study name must not be empty"),
     "study name with a newline": (lambda t, u: ["--study-name", "a\nb"], 2,
                                   "holds a control character"),
+    "study name starting with -": (lambda t, u: ["--study-name=-rf"], 2,
+                                   "study name '-rf' starts with '-', which reads as an option"),
     "study name too long": (lambda t, u: ["--study-name", "n" * 129], 2,
                             "study name is 129 characters long; at most 128"),
     "bare file as storage": (lambda t, u: ["--storage", "runs/studies.db"], 2,
@@ -262,3 +331,167 @@ def test_a_file_that_is_not_a_journal_is_one_line(tmp_path):
         f"error: {garbage} is not an Optuna journal file (JSONDecodeError: Expecting value: "
         "line 1 column 1 (char 0))"]
     assert garbage.read_text() == "these are my notes\nand a second line\n"
+
+
+def _offline() -> bool:
+    try:
+        return subprocess.run(["unshare", "-n", "true"], capture_output=True).returncode == 0
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not _offline(), reason="needs unshare -n (a process without network)")
+@pytest.mark.parametrize("command", ["list", "run"])
+def test_an_unknown_host_is_one_line_without_the_password_and_no_lookup_leaves(command,
+                                                                                tmp_path):
+    """Run with no network (``unshare -n``): the name lookup fails on the machine."""
+    url = "postgresql://user:s3cret-pa%40ss@no-such-host.invalid:1/db?sslpassword=k3y-phrase"
+    done = subprocess.run(["unshare", "-n", sys.executable, "-m", "search.study", command,
+                           "--storage", url, "--out", str(tmp_path)], cwd=cli.ROOT,
+                          env=cli.env(), capture_output=True, text=True, timeout=120)
+    lines = done.stderr.strip().splitlines()
+    assert done.returncode == 1, done.stderr
+    assert len(lines) == 1 and "failed to resolve host 'no-such-host.invalid'" in lines[0]
+    assert "postgresql://user:***@no-such-host.invalid:1/db?sslpassword=***" in lines[0]
+    for piece in ("s3cret", "pa%40ss", "pa@ss", "k3y-phrase"):
+        assert piece not in done.stdout + done.stderr
+
+
+def _files(tmp_path: Path) -> dict[str, bytes]:
+    empty = tmp_path / "empty.db"
+    empty.write_bytes(b"")
+    text = tmp_path / "notes.db"
+    text.write_text("my notes\n")
+    other = tmp_path / "other.db"
+    with sqlite3.connect(other) as db:
+        db.execute("CREATE TABLE notes (x)")
+    db.close()
+    return {"empty.db": b"", "notes.db": b"my notes\n", "other.db": other.read_bytes()}
+
+
+@pytest.mark.parametrize(("name", "message"), [
+    ("empty.db", "is an empty file, not a study store"),
+    ("notes.db", "is not an SQLite database, so not a study store"),
+    ("other.db", "is an SQLite database of another program (tables: notes), not a study store"),
+])
+@pytest.mark.parametrize("command", ["list", "show", "export", "report", "run"])
+def test_a_read_never_writes_a_schema_into_an_empty_or_foreign_file(tmp_path, name, message,
+                                                                     command):
+    if command == "run" and name == "empty.db":
+        pytest.skip("an empty file is an empty SQLite database, where run may create a study")
+    contents = _files(tmp_path)
+    path = tmp_path / name
+    os.utime(path, ns=(1_000_000_000, 1_000_000_000))
+    args = ["--study-name", "s"] if command != "list" else []
+    if command == "run":
+        args += ["--preset", write(tmp_path, "tiny.toml", TINY), "--train-subset", "200"]
+    done = cli.run(command, *args, "--storage", f"sqlite:///{path}", "--out", str(tmp_path),
+                   timeout=120)
+    lines = done.stderr.strip().splitlines()
+    assert done.returncode == 1, done.stderr
+    assert len(lines) == 1 and f"{path} {message}" in lines[0], done.stderr
+    assert path.read_bytes() == contents[name]
+    assert path.stat().st_mtime_ns == 1_000_000_000
+    assert sorted(p.name for p in tmp_path.iterdir() if p.suffix != ".toml") == sorted(contents)
+
+
+@pytest.mark.slow
+def test_show_csv_dash_writes_only_the_table_to_stdout(store):
+    _, url = store
+    done = cli.run("show", "--study-name", "kept", "--storage", url, "--csv", "-", timeout=120)
+    assert done.returncode == 0, done.stderr
+    rows = list(csv.DictReader(io.StringIO(done.stdout)))
+    assert len(rows) == 1 and rows[0]["user_attrs_cell"] == "dense:units=8"
+    assert not (cli.ROOT / "-").exists()
+
+
+@pytest.mark.slow
+def test_show_csv_into_a_missing_folder_is_one_clear_line(store, tmp_path):
+    _, url = store
+    target = tmp_path / "no" / "such" / "trials.csv"
+    done = cli.run("show", "--study-name", "kept", "--storage", url, "--csv", str(target),
+                   timeout=120)
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines() == [
+        f"error: cannot write {target}: the folder {target.parent} does not exist"]
+
+
+@pytest.mark.slow
+def test_show_csv_replaces_a_symbolic_link_and_leaves_its_target(store, tmp_path):
+    _, url = store
+    precious = tmp_path / "precious.txt"
+    precious.write_text("not to be overwritten\n")
+    link = tmp_path / "trials.csv"
+    link.symlink_to(precious)
+    done = cli.run("show", "--study-name", "kept", "--storage", url, "--csv", str(link),
+                   timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert precious.read_text() == "not to be overwritten\n"
+    assert not link.is_symlink()
+    assert len(list(csv.DictReader(link.open()))) == 1
+    assert f"it was a symbolic link to {precious}, which is left as it was" in done.stdout
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["precious.txt", "trials.csv"]
+
+
+def test_study_names_are_read_in_their_composed_unicode_form(tmp_path):
+    """'café' typed as 'cafe' + a combining accent (NFD) names the study stored as 'café'."""
+    url = f"sqlite:///{tmp_path}/s.db"
+    study = optuna.create_study(storage=url, study_name="caf\u00e9", direction="maximize")
+    study.set_user_attr("identity", "{}")
+    done = cli.run("show", "--study-name", "cafe\u0301", "--storage", url, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("study caf\u00e9:")
+
+
+@pytest.mark.parametrize(("env", "message"), [
+    ({"SEARCH_MAX_PARAMS": "1000"}, "dense_1x8 has 6,370 parameters, more than 1,000 "
+                                    "(raise SEARCH_MAX_PARAMS to allow it)"),
+    ({"SEARCH_MAX_ACTIVATION_GB": "1e-9"}, "dense_1x8 needs about 0.0 GB of activations"),
+    ({"SEARCH_MAX_PARAMS": "many"}, "SEARCH_MAX_PARAMS must be a positive number, got 'many'"),
+])
+def test_the_size_bounds_are_configurable(tmp_path, env, message):
+    url = f"sqlite:///{tmp_path}/s.db"
+    done = cli.run("run", "--preset", write(tmp_path, "tiny.toml", TINY), "--storage", url,
+                   "--out", str(tmp_path), timeout=120, **env)
+    lines = done.stderr.strip().splitlines()
+    assert done.returncode == 2
+    assert len(lines) == 1 and message in lines[0], done.stderr
+    assert not (tmp_path / "s.db").exists()
+
+
+def test_the_cli_streams_mask_every_password_piece_the_process_has_seen():
+    """What reaches stdout and stderr (a driver's message, a warning, a traceback) passes
+    through search.study._Masked, which the CLI puts around both streams."""
+    from search.study import _Masked
+    from storage.backends import remember_secrets
+
+    remember_secrets("postgresql://user:pa@ssw0rd-1@127.0.0.1:1/db")
+    out = io.StringIO()
+    _Masked(out).write("failed to resolve host 'ssw0rd-1@127.0.0.1'; password pa@ssw0rd-1\n")
+    assert out.getvalue() == "failed to resolve host '***@127.0.0.1'; password ***\n"
+
+
+def test_a_search_whose_fixed_values_build_nothing_is_refused_before_a_study(tmp_path):
+    text = SEARCH.replace('family = "dense"', 'family = "cnn"').format(
+        "{ width = [4, 8] }").replace("params = ", "fixed = { growth = nan }\nparams = ")
+    url = f"sqlite:///{tmp_path}/s.db"
+    done = cli.run("run", "--preset", write(tmp_path, "s.toml", text), "--storage", url,
+                   "--out", str(tmp_path), timeout=120)
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        "error: preset s: cnn: growth must be a finite number >= 1, got nan"]
+    assert not (tmp_path / "s.db").exists()
+
+
+def test_optunas_log_lines_pass_through_the_mask_too():
+    """Optuna's handler holds the stderr of its import; the CLI re-points it."""
+    code = ("import sys, optuna\n"
+            "from search import study\n"
+            "from storage.backends import remember_secrets\n"
+            "remember_secrets('postgresql://u:hunter2-pw@h/db')\n"
+            "study._mask_streams()\n"
+            "optuna.logging.get_logger('optuna.x').warning('failed: hunter2-pw')\n")
+    done = subprocess.run([sys.executable, "-c", code], cwd=cli.ROOT, env=cli.env(),
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "failed: ***" in done.stderr and "hunter2" not in done.stderr

@@ -9,6 +9,7 @@ import pytest
 
 import spaces
 from search import presets
+from search.config import TrainConfig
 from search.presets import PresetError
 from storage import open_storage
 
@@ -128,7 +129,8 @@ def test_the_retrain_preset_is_the_cpu_searchs_best_trial_as_it_trained():
     [cell] = spec.cells()
     arch, train = presets.resolve(cell.space.family, cell.values, spec.train, (28, 28, 1))
     assert json.loads(arch.to_json()) == json.loads(best.user_attrs["arch"])
-    assert train.__dict__ == json.loads(best.user_attrs["train"])
+    # Settings added since (with defaults that keep the old behaviour) are filled in.
+    assert train == TrainConfig(**json.loads(best.user_attrs["train"]))
     assert spec.seeds >= 3 and spec.mode == "grid" and spec.train_subset is None
 
 
