@@ -131,6 +131,8 @@ def test_epoch_round_two_candidates_interleaved(tmp_path):
                          "--cells", *cells, "--candidates", "tf", "fused2", "--rounds", "2",
                          out=tmp_path / "e.json", timeout=300)
     assert data["candidates"] == ["tf", "fused2"] and len(data["raw"]) == 2
+    assert data["target_ratio"] == 1.5
+    assert data["target_met"] == (data["adopt_per_cell_ratio"] >= 1.5)
     assert set(data["per_cell_epoch_seconds"]) == set(cells)
     assert data["ratio_to_tf"]["tf"] == 1.0
     for key, row in data["per_cell_epoch_seconds"].items():
