@@ -267,7 +267,6 @@ def _sqlite_path(parsed: sqlalchemy.URL) -> Path:
     return Path(database)
 
 
-SQLITE_MAGIC = b"SQLite format 3\x00"
 # Every table of Optuna 5.0's RDB schema (tests/storage/test_backends.py checks this list
 # against Optuna's own models, so a new Optuna's table cannot make our stores look foreign).
 OPTUNA_TABLES = frozenset({
@@ -284,25 +283,22 @@ def _check_sqlite_file(path: Path | None, create: bool) -> None:
     read (SQLite opened read-only), so a refused file is left exactly as it was."""
     if path is None or not path.is_file():
         return
+    # Never open() the file from Python: closing any descriptor of an SQLite file drops every
+    # POSIX lock this process holds on it, including those of its open SQLite connections,
+    # and a worker writing meanwhile can then corrupt the store (sqlite.org/howtocorrupt.html,
+    # 2.2). SQLite's own opening keeps track of that; os.stat opens nothing.
     try:
-        with path.open("rb") as f:
-            head = f.read(len(SQLITE_MAGIC))
-        if not head:
-            if create:
-                return  # an empty file is an empty SQLite database: the study goes there
-            raise StorageError(f"{path} is an empty file, not a study store: check "
-                               "--storage / --out (the file is left as it is)")
-        if head != SQLITE_MAGIC:
-            raise StorageError(f"{path} is not an SQLite database, so not a study store: "
-                               "check --storage (the file is left as it is)")
-        with contextlib.closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro",
-                                                uri=True)) as db:
-            tables = {row[0] for row in db.execute(
-                "SELECT name FROM sqlite_master WHERE type = 'table'")}
+        empty = path.stat().st_size == 0
     except OSError as exc:
         raise StorageError(f"cannot read {path}: {exc.strerror}") from None
-    except sqlite3.Error as exc:
-        raise StorageError(f"{path} is not a readable SQLite database ({exc})") from None
+    if empty:
+        if create:
+            return  # an empty file is an empty SQLite database: the study goes there
+        raise StorageError(f"{path} is an empty file, not a study store: check "
+                           "--storage / --out (the file is left as it is)")
+    tables = _sqlite_tables(path)
+    if tables is None:
+        return  # SQLite could not list it just now: Optuna opens it and says what is wrong
     if not tables and not create:
         raise StorageError(f"{path} is an SQLite database without tables, not a study store: "
                            "check --storage / --out (the file is left as it is)")
@@ -313,6 +309,24 @@ def _check_sqlite_file(path: Path | None, create: bool) -> None:
         shown = ", ".join(other[:5]) + (", …" if len(other) > 5 else "")
         raise StorageError(f"{path} is an SQLite database of another program (tables: "
                            f"{shown}), not a study store: use another file")
+
+
+def _sqlite_tables(path: Path) -> set[str] | None:
+    """The tables of an SQLite file, read through SQLite's read-only mode (so nothing is
+    created or migrated); None when SQLite cannot list them at this moment (locked, busy).
+    Raises StorageError for a file that is not an SQLite database."""
+    try:
+        with contextlib.closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro",
+                                                uri=True)) as db:
+            return {row[0] for row in db.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table'")}
+    except sqlite3.DatabaseError as exc:
+        if "not a database" in str(exc):
+            raise StorageError(f"{path} is not an SQLite database, so not a study store: "
+                               "check --storage (the file is left as it is)") from None
+        return None
+    except sqlite3.Error:
+        return None
 
 
 def _sqlite_read_only(parsed: sqlalchemy.URL) -> bool:

@@ -369,16 +369,19 @@ def _files(tmp_path: Path) -> dict[str, bytes]:
     return {"empty.db": b"", "notes.db": b"my notes\n", "other.db": other.read_bytes()}
 
 
-@pytest.mark.parametrize(("name", "message"), [
-    ("empty.db", "is an empty file, not a study store"),
-    ("notes.db", "is not an SQLite database, so not a study store"),
-    ("other.db", "is an SQLite database of another program (tables: notes), not a study store"),
-])
-@pytest.mark.parametrize("command", ["list", "show", "export", "report", "run"])
+_REFUSED = {
+    "empty.db": "is an empty file, not a study store",
+    "notes.db": "is not an SQLite database, so not a study store",
+    "other.db": "is an SQLite database of another program (tables: notes), not a study store",
+}
+
+
+# An empty file is an empty SQLite database, where run may create a study: not a case.
+@pytest.mark.parametrize(("command", "name", "message"), [
+    (command, name, message) for command in ("list", "show", "export", "report", "run")
+    for name, message in _REFUSED.items() if (command, name) != ("run", "empty.db")])
 def test_a_read_never_writes_a_schema_into_an_empty_or_foreign_file(tmp_path, name, message,
                                                                      command):
-    if command == "run" and name == "empty.db":
-        pytest.skip("an empty file is an empty SQLite database, where run may create a study")
     contents = _files(tmp_path)
     path = tmp_path / name
     os.utime(path, ns=(1_000_000_000, 1_000_000_000))
@@ -495,3 +498,60 @@ def test_optunas_log_lines_pass_through_the_mask_too():
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert "failed: ***" in done.stderr and "hunter2" not in done.stderr
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def small_store(tmp_path):
+    url = f"sqlite:///{tmp_path}/studies.db"
+    optuna.create_study(storage=url, study_name="kept")
+    return url
+
+
+@pytest.mark.parametrize("host", ["127.1", "::ffff:127.0.0.1", "localhost"])
+def test_the_dashboard_takes_loopback_aliases_and_stops_at_once_on_ctrl_c(small_store, host):
+    """127.1 (as inet_aton reads it) and the IPv4-mapped form are loopback: served on
+    127.0.0.1, announced only once bound; Ctrl-C ends it within seconds, in one line."""
+    import json
+    import signal
+    import time
+    import urllib.request
+
+    port = _free_port()
+    proc = cli.start("dashboard", "--storage", small_store, "--host", host, "--port", str(port))
+    try:
+        line = proc.stdout.readline()
+        assert line.strip().endswith(f"on http://127.0.0.1:{port}/"), line
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/studies", timeout=30) as r:
+            assert [s["study_name"] for s in json.load(r)["study_summaries"]] == ["kept"]
+        start = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=30)
+        assert time.monotonic() - start < 5
+    finally:
+        proc.kill()
+        proc.wait()
+    assert proc.returncode == 130
+    assert err.strip().splitlines() == ["interrupted: stopped"]
+
+
+def test_a_taken_port_is_one_line_and_nothing_is_announced(small_store):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = cli.run("dashboard", "--storage", small_store, "--port", str(port), timeout=60)
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines() == [
+        f"error: cannot serve on 127.0.0.1:{port}: Address already in use"]
+    assert "Listening" not in done.stdout + done.stderr
+    assert "optuna-dashboard for" not in done.stdout
