@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import spaces
+from search import interrupt
 from search.analysis import CellStats, best_cell, cell_stats
 from search.errors import ExportError
 from search.files import write_atomically
@@ -111,11 +112,14 @@ def export(study_name: str, dataset: str | None, records: list[TrialRecord],
     if not cells:
         raise ExportError(f"study {study_name!r} has no completed trial to export")
     data = summary(study_name, dataset, best_cell(cells))
+    text = markdown(data)
+    interrupt.check()  # stopped before the writes: nothing is written
     try:
         out.mkdir(parents=True, exist_ok=True)
         json_path, md_path = out / "best_architecture.json", out / "best_architecture.md"
-        write_atomically(json_path, json.dumps(data, indent=2) + "\n")
-        write_atomically(md_path, markdown(data))
+        with interrupt.shielded():  # a signal now is raised once both files are whole
+            write_atomically(json_path, json.dumps(data, indent=2) + "\n")
+            write_atomically(md_path, text)
     except OSError as exc:
         raise ExportError(f"cannot write to {out}: {exc.strerror}") from None
     return json_path, md_path

@@ -30,6 +30,8 @@ Report = Callable[[FrozenTrial], None]
 
 # Failures the same trial would meet again: FAIL for good, with the reason, and go on.
 FINAL_ERRORS = (TrainingDiverged, SpecError, ConfigError)
+# Numbers of the trials this process failed because it was interrupted (Ctrl-C, SIGTERM).
+interrupted_trials: list[int] = []
 
 
 def execute(study: optuna.Study, storage: optuna.storages.BaseStorage, trial: optuna.Trial,
@@ -54,8 +56,11 @@ def execute(study: optuna.Study, storage: optuna.storages.BaseStorage, trial: op
         except FINAL_ERRORS as exc:
             _end_failed(study, trial, str(exc), final=True)
         except BaseException as exc:  # Ctrl-C or a bug: never leave the trial RUNNING
-            _end_failed(study, trial, "interrupted" if isinstance(exc, KeyboardInterrupt)
-                        else repr(exc)[:500], final=False)
+            stop = isinstance(exc, KeyboardInterrupt)
+            if stop:
+                interrupted_trials.append(trial.number)
+            _end_failed(study, trial, "interrupted" if stop else repr(exc)[:500],
+                        final=False)
             raise
         else:
             tell(trial, value)

@@ -13,7 +13,6 @@ are kept for bugs.
 from __future__ import annotations
 
 import argparse
-import ipaddress
 import json
 import logging
 import os
@@ -144,7 +143,7 @@ def _storage_url(args: argparse.Namespace) -> str:
 
 def _existing_storage(args: argparse.Namespace) -> optuna.storages.BaseStorage:
     """For commands that only read: never create a store behind a mistyped path."""
-    return open_storage(_storage_url(args), create=False)
+    return interrupt.shield_writes(open_storage(_storage_url(args), create=False))
 
 
 def _export_dir(out: str | Path, study_name: str) -> Path:
@@ -174,13 +173,16 @@ def cmd_run(args: argparse.Namespace) -> int:
                        train_subset=spec.train_subset)
     print(f"study {spec.name!r} (preset {spec.preset}, {spec.mode}) in {mask_url(url)}")
     print(f"data: {data!r}")
-    storage = open_storage(url, wait=interrupt.sleep)
+    interrupt.check()  # a signal while the data loaded: stop before any study is created
+    storage = interrupt.shield_writes(open_storage(url, wait=interrupt.sleep))
     warning = network_filesystem_warning(url)
     if warning:
         print(warning, file=sys.stderr)
-    study, created = open_study(storage, spec.name, spec.identity(),
-                                sampler=presets.make_sampler(spec),
-                                pruner=presets.make_pruner(spec))
+    interrupt.check()
+    with interrupt.shielded():  # the study and its identity are stored together
+        study, created = open_study(storage, spec.name, spec.identity(),
+                                    sampler=presets.make_sampler(spec),
+                                    pruner=presets.make_pruner(spec))
 
     from search.analysis import analyze, cell_stats
     from search.console import cell_table, trial_line, wrap_headline
@@ -344,22 +346,16 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
-def _loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:  # a host name: it may resolve anywhere
-        return False
-
-
 def cmd_dashboard(args: argparse.Namespace) -> int:
-    from search.dashboard import serve
+    from search.dashboard import loopback_address, serve
 
     if not 1 <= args.port <= 65535:
         print(f"error: --port must be 1-65535, got {args.port}", file=sys.stderr)
         return 2
-    if not _loopback(args.host):
+    loopback = loopback_address(args.host)
+    if loopback is not None:
+        args.host = loopback  # bound as written: 127.1 is 127.0.0.1
+    else:
         if not args.allow_remote:
             print(f"error: --host {args.host} is reachable from other machines and the "
                   "dashboard can delete studies without a password; add --allow-remote "
@@ -391,10 +387,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     # The runner beats for its trials itself (storage.heartbeat), outside Study.optimize.
     warnings.filterwarnings("ignore", message="Heartbeat of storage is supposed to be used")
     remember_secrets(getattr(args, "storage", None))  # masked in every error line
+    # Every command handles SIGTERM (ignored by default as a container's process 1); only
+    # `run` lets a first signal finish the batch in progress. Writes are never cut.
+    interrupt.install(immediate=args.command != "run")
     try:
         if getattr(args, "study_name", None) is not None:
             args.study_name = check_study_name(args.study_name)  # NFC, one line
-        return args.func(args)
+        code = args.func(args)
+        interrupt.check()  # a first signal `run` noticed only after its last trial
+        return code
     except USAGE_ERRORS as exc:
         print(mask_secrets(f"error: {exc}"), file=sys.stderr)
         return 2
@@ -402,10 +403,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(mask_secrets(f"error: {exc}"), file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        detail = ("the running trial is marked FAIL; run the same command to resume"
-                  if args.command == "run" else "stopped")
-        print(f"\ninterrupted: {detail}", file=sys.stderr)
+        print(f"\ninterrupted: {_interrupted(args.command)}", file=sys.stderr)
         return 130
+
+
+def _interrupted(command: str | None) -> str:
+    """What an interrupted command left: a trial is said to be failed only if one was."""
+    if command != "run":
+        return "stopped"
+    runner = sys.modules.get("search.runner")
+    if runner is not None and runner.interrupted_trials:
+        return "the running trial is marked FAIL; run the same command to resume"
+    return "stopped, no trial was running; run the same command to resume"
 
 
 class _Masked:
@@ -437,4 +446,8 @@ def _mask_streams() -> None:
 
 if __name__ == "__main__":
     _mask_streams()
-    sys.exit(main())
+    try:
+        status = main()
+    except KeyboardInterrupt:  # a signal just after main's own handling: still no traceback
+        status = 130
+    sys.exit(status)
