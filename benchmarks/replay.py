@@ -225,7 +225,7 @@ def replay_optuna(table: Table, study: optuna.Study, budget_seconds: float,
 def replay_keras_tuner(table: Table, oracle: Any, budget_seconds: float,
                        rng: np.random.Generator) -> Trace:
     """KerasTuner's oracle loop (create, update, end), answered by the table."""
-    from keras_tuner.src.engine import trial as trial_module
+    from keras_tuner.engine import trial as trial_module
 
     clock, trace = Clock(budget_seconds), Trace()
     seed_of: dict[str, int] = {}
@@ -330,6 +330,7 @@ def _optuna_study(name: str, s: Mapping[str, float], table: Table, seed: int) ->
 def _oracle(name: str, s: Mapping[str, float], table: Table, seed: int, folder: str) -> Any:
     import keras_tuner
 
+    from compat.keras_tuner import set_project_dir
     from spaces.kt import hyperparameters
 
     hp = keras_tuner.HyperParameters()
@@ -347,8 +348,7 @@ def _oracle(name: str, s: Mapping[str, float], table: Table, seed: int, folder: 
             max_trials=100_000, num_initial_points=int(initial) if initial else None, **common)
     else:
         oracle = keras_tuner.oracles.RandomSearchOracle(max_trials=100_000, **common)
-    # Where the oracle saves its trials; a Tuner sets it the same (private) way.
-    oracle._set_project_dir(folder, f"replay-{seed}")
+    set_project_dir(oracle, folder, f"replay-{seed}")  # where it saves its trials
     oracle.verbose = 0
     return oracle
 

@@ -21,31 +21,12 @@ from wsgiref.simple_server import ServerHandler, WSGIRequestHandler, WSGIServer,
 
 import optuna_dashboard
 
+from compat.optuna_dashboard import sort_saved_figures_by_id
 from search import interrupt
 from storage import mask_url, open_storage
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8080
-
-
-def _figures_in_id_order() -> None:
-    """Show the saved figures in the order of their ids (numbered in the report's order).
-
-    optuna-dashboard (0.21) collects the figure ids in a set, so the study page lists them
-    in string-hash order, a different one on every start, and offers no option to sort.
-    The function its app calls to collect them is wrapped, once, to return them sorted.
-    """
-    from optuna_dashboard import _app
-
-    collect = _app.get_plotly_graph_objects
-    if getattr(collect, "sorted_by_id", False):
-        return
-
-    def sorted_by_id(system_attrs: dict[str, Any]) -> dict[str, str]:
-        return dict(sorted(collect(system_attrs).items()))
-
-    sorted_by_id.sorted_by_id = True  # type: ignore[attr-defined]
-    _app.get_plotly_graph_objects = sorted_by_id
 
 
 def loopback_address(host: str) -> str | None:
@@ -123,7 +104,7 @@ def serve(storage_url: str, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) 
     once the port is bound. A port that cannot be bound raises OSError before any line."""
     # The dashboard renames and deletes studies: a signal never cuts such a write.
     storage = interrupt.shield_writes(open_storage(storage_url, create=False))
-    _figures_in_id_order()
+    sort_saved_figures_by_id()
     app = optuna_dashboard.wsgi(storage)
     with make_server(host, port, app, server_class=_server_class(host),
                      handler_class=_QuietHandler) as server:

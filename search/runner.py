@@ -14,6 +14,7 @@ from typing import Any
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
+from compat.optuna import trial_id
 from search import interrupt
 from search.config import ConfigError
 from search.presets import StudySpec
@@ -46,7 +47,7 @@ def execute(study: optuna.Study, storage: optuna.storages.BaseStorage, trial: op
         with interrupt.shielded():  # a second Ctrl-C waits for the result to be stored
             study.tell(*args, skip_if_finished=True, **kwargs)
 
-    with beating(storage, trial._trial_id):
+    with beating(storage, trial_id(trial)):
         try:
             value = objective(trial)
         except optuna.exceptions.UpdateFinishedTrialError:
@@ -64,7 +65,7 @@ def execute(study: optuna.Study, storage: optuna.storages.BaseStorage, trial: op
             raise
         else:
             tell(trial, value)
-    return storage.get_trial(trial._trial_id)
+    return storage.get_trial(trial_id(trial))
 
 
 def _end_failed(study: optuna.Study, trial: optuna.Trial, reason: str, final: bool) -> None:
@@ -125,7 +126,7 @@ def run_grid(study: optuna.Study, storage: optuna.storages.BaseStorage, spec: St
             interrupt.sleep(heartbeat_seconds(is_journal(storage)))
             continue
         with interrupt.shielded():
-            touch(storage, trial._trial_id)
+            touch(storage, trial_id(trial))
         report(execute(study, storage, trial, objective))
         done += 1
     return done
@@ -143,7 +144,7 @@ def run_search(study: optuna.Study, storage: optuna.storages.BaseStorage, spec: 
             break
         fail_stale(study, storage)
         trial = study.ask()
-        touch(storage, trial._trial_id)
+        touch(storage, trial_id(trial))
         report(execute(study, storage, trial, objective))
         done += 1
     return done

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import keras
-from tensorflow.python.framework import ops as _tf_ops
 
 import spaces
+from compat.tensorflow import gradient_registry
 from search import interrupt
 from search.config import TrainConfig
 from search.data import Splits
@@ -32,7 +32,7 @@ class TrainingDiverged(RuntimeError):
 
 
 # TensorFlow's gradient registry: name -> {"type": function, ...}; see _forget_custom_gradients.
-_GRADIENTS: dict[str, Any] = _tf_ops._gradient_registry._registry
+_GRADIENTS: dict[str, Any] = gradient_registry()
 
 
 class StopOnSignal(keras.callbacks.Callback):

@@ -28,8 +28,8 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 import keras_tuner
-from keras_tuner.src.engine.conditions import Parent
 
+from compat.keras_tuner import condition
 from spaces.space import Param, Space
 
 
@@ -56,23 +56,17 @@ def _scopes(hp: keras_tuner.HyperParameters,
 
     KerasTuner's public scope only accepts a parent declared *inside* the enclosing scopes,
     so "A in [...] and B in [...]" with A and B both top-level cannot be nested with it.
-    The first condition uses the public scope; further ones are pushed the way
-    ``conditional_scope`` itself does (a ``Parent`` condition on ``hp._conditions``).
+    The first condition uses the public scope; further ones are added the way
+    ``conditional_scope`` itself does (:func:`compat.keras_tuner.condition`).
     """
     if not when:
         yield
         return
     (first, allowed), rest = when[0], when[1:]
-    with hp.conditional_scope(first, list(allowed)):
-        pushed = 0
-        try:
-            for parent, more in rest:
-                hp._conditions.append(Parent(parent, list(more)))
-                pushed += 1
-            yield
-        finally:
-            for _ in range(pushed):
-                hp._conditions.pop()
+    with hp.conditional_scope(first, list(allowed)), contextlib.ExitStack() as stack:
+        for parent, more in rest:
+            stack.enter_context(condition(hp, parent, more))
+        yield
 
 
 def _declare(p: Param, hp: keras_tuner.HyperParameters) -> Any:

@@ -2,7 +2,7 @@
 
 Each (cell, seed) unit is enqueued as a WAITING trial; a worker claims one by switching it
 to RUNNING through ``storage.set_trial_state_values``, which every Optuna storage makes
-atomic (row lock on PostgreSQL; on SQLite the database lock, which storage.backends makes
+atomic (row lock on PostgreSQL; on SQLite the database lock, which storage.sqlite makes
 every transaction take at BEGIN; the log order in a journal).
 ``study.ask()`` is not used because on an empty queue it creates a fresh trial, which a grid
 worker must never do. Two workers repairing a queue at the same moment can enqueue a unit
@@ -21,6 +21,7 @@ import optuna
 from optuna.exceptions import UpdateFinishedTrialError
 from optuna.trial import TrialState
 
+from compat.optuna import trial_id as id_of
 from storage.records import CELL, DROPPED, DUPLICATE_OF, FAIL_REASON, FINAL_FAILURE, SEED
 
 LIVE = (TrialState.WAITING, TrialState.RUNNING, TrialState.COMPLETE)
@@ -80,10 +81,10 @@ def drop(storage: optuna.storages.BaseStorage, trials: Iterable[optuna.trial.Fro
         try:
             # Take it as a worker would (atomic WAITING -> RUNNING): a unit another
             # worker claimed meanwhile is left to it, never failed under its feet.
-            if not storage.set_trial_state_values(t._trial_id, TrialState.RUNNING):
+            if not storage.set_trial_state_values(id_of(t), TrialState.RUNNING):
                 continue
-            storage.set_trial_user_attr(t._trial_id, FAIL_REASON, DROPPED)
-            dropped += storage.set_trial_state_values(t._trial_id, TrialState.FAIL)
+            storage.set_trial_user_attr(id_of(t), FAIL_REASON, DROPPED)
+            dropped += storage.set_trial_state_values(id_of(t), TrialState.FAIL)
         except UpdateFinishedTrialError:
             continue  # claimed and finished by a worker in the meantime
     return dropped
@@ -133,13 +134,12 @@ class Claimer:
         self._by_unit = {}
         for t in trials:
             if t.state in LIVE:
-                # FrozenTrial exposes only the private id, which the storage API requires.
-                self._by_unit.setdefault(_key(t), []).append(t._trial_id)
+                self._by_unit.setdefault(_key(t), []).append(id_of(t))
 
     def _earlier_twin(self, mine: optuna.trial.FrozenTrial) -> int | None:
         """The number of a trial that already owns this unit, if any (read fresh)."""
         for trial_id in self._by_unit.get(_key(mine), ()):
-            if trial_id == mine._trial_id:
+            if trial_id == id_of(mine):
                 continue
             other = self.storage.get_trial(trial_id)
             if other.state == TrialState.COMPLETE or (other.state in LIVE
@@ -157,12 +157,12 @@ class Claimer:
             while self._waiting:
                 waiting = self._waiting.popleft()
                 try:
-                    if not self.storage.set_trial_state_values(waiting._trial_id,
+                    if not self.storage.set_trial_state_values(id_of(waiting),
                                                                TrialState.RUNNING):
                         continue  # another worker took it first
                 except UpdateFinishedTrialError:
                     continue  # ... and has already finished it
-                trial = optuna.Trial(self.study, waiting._trial_id)
+                trial = optuna.Trial(self.study, id_of(waiting))
                 twin = self._earlier_twin(waiting)
                 if twin is not None:
                     trial.set_user_attr(DUPLICATE_OF, twin)

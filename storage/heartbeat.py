@@ -25,30 +25,22 @@ import os
 import threading
 import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import optuna
 from optuna.exceptions import UpdateFinishedTrialError
 from optuna.trial import TrialState
 
-from storage.backends import grace_seconds, heartbeat_seconds, is_journal
+from compat.optuna import trial_id as id_of
+from storage.journal import is_journal, journal_file
 from storage.records import FAIL_REASON
+from storage.settings import grace_seconds, heartbeat_seconds
 
 STAMP = "heartbeat"
-
-
-def journal_file(storage: optuna.storages.BaseStorage) -> Path | None:
-    """The file behind a journal storage (None for others, or if Optuna hides it).
-
-    Optuna 5.0 offers no public accessor: ``JournalStorage._backend`` and
-    ``JournalFileBackend._file_path`` are read here, and only here (checked against 5.0 by
-    ``tests/storage/test_heartbeat.py``). Should they move, beats go back into the journal.
-    """
-    if not is_journal(storage):
-        return None
-    path = getattr(getattr(storage, "_backend", None), "_file_path", None)
-    return Path(path) if isinstance(path, str) else None
+# Seconds since the epoch, as trial start times and file modification times count them;
+# tests pass their own to judge staleness without waiting.
+Clock = Callable[[], float]
 
 
 def beat_folder(journal: Path) -> Path:
@@ -85,7 +77,8 @@ def _forget(storage: optuna.storages.BaseStorage, trial_id: int) -> None:
             path.unlink()
 
 
-def touch(storage: optuna.storages.BaseStorage, trial_id: int) -> None:
+def touch(storage: optuna.storages.BaseStorage, trial_id: int,
+          clock: Clock = time.time) -> None:
     """Record one beat now, right after a claim.
 
     The stamp doubles as a marker: on RDB storages Optuna's heartbeat judges a stamped
@@ -93,7 +86,7 @@ def touch(storage: optuna.storages.BaseStorage, trial_id: int) -> None:
     this call, which only its start time can tell. On a journal the beat goes to the side
     folder; into the journal only if that folder cannot be written.
     """
-    now = time.time()
+    now = clock()
     if isinstance(storage, optuna.storages.RDBStorage):
         storage.record_heartbeat(trial_id)
     path = _beat_file(storage, trial_id)
@@ -107,8 +100,10 @@ def touch(storage: optuna.storages.BaseStorage, trial_id: int) -> None:
 
 
 @contextlib.contextmanager
-def beating(storage: optuna.storages.BaseStorage, trial_id: int) -> Iterator[None]:
-    """Keep the trial marked alive while the block runs."""
+def beating(storage: optuna.storages.BaseStorage, trial_id: int,
+            clock: Clock = time.time) -> Iterator[None]:
+    """Keep the trial marked alive while the block runs (a beat at once, then one every
+    heartbeat interval)."""
     stop = threading.Event()
     interval = heartbeat_seconds(is_journal(storage))
     rdb = isinstance(storage, optuna.storages.RDBStorage)
@@ -121,7 +116,7 @@ def beating(storage: optuna.storages.BaseStorage, trial_id: int) -> Iterator[Non
                 if rdb:
                     storage.record_heartbeat(trial_id)
                 else:
-                    touch(storage, trial_id)
+                    touch(storage, trial_id, clock)
             if stop.wait(interval):
                 return
 
@@ -135,26 +130,31 @@ def beating(storage: optuna.storages.BaseStorage, trial_id: int) -> Iterator[Non
         _forget(storage, trial_id)
 
 
-def fail_stale(study: optuna.Study, storage: optuna.storages.BaseStorage) -> None:
-    """Set trials whose worker stopped beating to FAIL (their units can then be re-run)."""
+def fail_stale(study: optuna.Study, storage: optuna.storages.BaseStorage,
+               clock: Clock = time.time) -> None:
+    """Set trials whose worker stopped beating to FAIL (their units can then be re-run).
+
+    ``clock`` judges the trials of this module's protocol; those on Optuna's heartbeat
+    table are judged by Optuna against the database server's clock."""
     rdb = isinstance(storage, optuna.storages.RDBStorage)
     if rdb:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
             optuna.storages.fail_stale_trials(study)
-    now, grace = time.time(), grace_seconds(is_journal(storage))
+    now, grace = clock(), grace_seconds(is_journal(storage))
     for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
         if rdb and STAMP in trial.system_attrs:
             continue  # Optuna's heartbeat judges it
         start = trial.datetime_start.timestamp() if trial.datetime_start else now
-        stamps = (trial.system_attrs.get(STAMP), _last_beat(storage, trial._trial_id))
+        trial_id = id_of(trial)
+        stamps = (trial.system_attrs.get(STAMP), _last_beat(storage, trial_id))
         last = max((t for t in stamps if t is not None), default=start)
         if now - last <= grace:
             continue
         with contextlib.suppress(UpdateFinishedTrialError):
             # Optuna allows no attr on a finished trial, so the reason goes first; if the
             # trial completes in between, records ignore the stray reason (records.py).
-            storage.set_trial_user_attr(trial._trial_id, FAIL_REASON,
+            storage.set_trial_user_attr(trial_id, FAIL_REASON,
                                         f"worker stopped (no heartbeat for {now - last:.0f} s)")
-            storage.set_trial_state_values(trial._trial_id, TrialState.FAIL)
-        _forget(storage, trial._trial_id)
+            storage.set_trial_state_values(trial_id, TrialState.FAIL)
+        _forget(storage, trial_id)

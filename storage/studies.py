@@ -16,7 +16,7 @@ from typing import Any
 
 import optuna
 
-from storage.backends import StorageError
+from storage.errors import StorageError
 
 IDENTITY = "identity"
 METRIC = "val_accuracy"  # every study of this project maximizes validation accuracy
