@@ -18,8 +18,9 @@ coordination code and a no-op objective in place of training:
 The no-op objective writes what ``search.objective.Objective`` writes, minus the
 training: the grid's ``suggest_categorical`` calls (or ``space.suggest`` for a search),
 the resolved (validated) architecture and training settings, the same user attrs before
-and after "training", and one ``report`` + ``should_prune`` per epoch (``--epochs``), as
-the Keras pruning callback does. Studies are created with ``storage.studies.open_study``
+and after "training" (through ``storage.records.write``, as the objective stores them),
+and one ``report`` + ``should_prune`` per epoch (``--epochs``), as the Keras pruning
+callback does. Studies are created with ``storage.studies.open_study``
 on storages from ``storage.open_storage`` (SQLite and journal files in a temporary folder;
 PostgreSQL: ``--postgres URL``, else a throwaway server on loopback started as
 tests/conftest.py does, one fresh database per run).
@@ -46,7 +47,6 @@ import dataclasses
 import itertools
 import json
 import os
-import platform
 import random
 import statistics
 import subprocess
@@ -114,41 +114,47 @@ def sampler_and_pruner(spec) -> tuple[optuna.samplers.BaseSampler, optuna.pruner
 
 def noop_objective(spec) -> Callable[[optuna.Trial], float]:
     """Everything ``Objective`` stores about a trial, with a no-op in place of training."""
-    from search.data import INPUT_SHAPES
+    from search import datasets
     from search.presets import resolve
+    from search.train import TrainResult
     from spaces.space import cell_key
+    from storage import records
 
     cells = {c.key: c for c in spec.cells()}
     choices = spec.grid_choices()
-    host = platform.node()
 
     def objective(trial: optuna.Trial) -> float:
         if spec.mode == "grid":
-            cell = cells[trial.user_attrs["cell"]]
+            cell = cells[trial.user_attrs[records.CELL]]
             for name in cell.varying:
                 trial.suggest_categorical(name, choices[name])
             family, key, values = cell.space.family, cell.key, cell.values
-            seed = int(trial.user_attrs["seed"])
+            seed = int(trial.user_attrs[records.SEED])
         else:
             varying = spec.space.suggest(trial)
             family, key = spec.space.family, cell_key(spec.space.family, varying)
             values, seed = spec.space.values(varying), trial.number
-        arch, cfg = resolve(family, values, spec.train, INPUT_SHAPES[spec.dataset])
-        for k, v in {"family": family, "cell": key, "seed": seed, "arch": arch.to_json(),
-                     "train": json.dumps(cfg.__dict__), "param_count": 100_000,
-                     "flops": 1_000_000, "engine": "optuna", "host": host}.items():
-            trial.set_user_attr(k, v)
+        declared = datasets.get(spec.dataset)
+        arch, cfg = resolve(family, values, spec.train, declared.input_shape,
+                            declared.num_classes)
+        records.write(trial, records.setup(cell=key, seed=seed, arch=arch.to_dict(),
+                                           train=cfg.__dict__, param_count=100_000,
+                                           flops=1_000_000))
         rng = random.Random(trial.number)
-        accuracy = rng.uniform(0.5, 0.8)
+        accuracy, curve = rng.uniform(0.5, 0.8), []
         for epoch in range(cfg.epochs):  # what KerasPruningCallback does per epoch
             accuracy += rng.uniform(0.0, 0.05)
-            trial.report(accuracy, step=epoch)
+            curve.append(records.metric(accuracy))
+            trial.report(curve[-1], step=epoch)
             if trial.should_prune():
                 raise optuna.TrialPruned(f"pruned at epoch {epoch}")
-        for k, v in {"val_accuracy": accuracy, "test_accuracy": accuracy - 0.01,
-                     "epochs": cfg.epochs, "train_seconds": 0.0}.items():
-            trial.set_user_attr(k, v)
-        return accuracy
+        result = TrainResult(
+            val_accuracy=curve[-1], test_accuracy=records.metric(curve[-1] - 0.01),
+            val_curve=tuple(curve), epochs=cfg.epochs, train_seconds=0.0,
+            best_epoch=cfg.epochs, converged=False, train_accuracy=curve[-1],
+            train_loss=0.5, epoch_seconds=(0.0,) * cfg.epochs)
+        records.write(trial, records.measured(result))
+        return result.val_accuracy
 
     return objective
 

@@ -313,7 +313,7 @@ def pipeline_fit(name: str, cfg, data) -> dict[str, Any]:
                            f"{trial.user_attrs.get('fail_reason')}")
     seconds = float(trial.user_attrs["train_seconds"])
     return {"samples_per_s": int(trial.user_attrs["epochs_run"]) * len(data.x_train) / seconds,
-            "train_seconds": seconds, "val_accuracy": trial.user_attrs["val_accuracy"]}
+            "train_seconds": seconds, "val_accuracy": trial.value}
 
 
 def measure_model(name: str, cfg, data, peak: float, repeats: int) -> dict[str, Any]:

@@ -11,25 +11,26 @@ from optuna.trial import FrozenTrial
 from search.analysis import CellStats, Interval
 from spaces.cost import human
 from spaces.space import parse_cell_key
+from storage import records as R
 
 MATRIX_COLUMN = 15  # "0.8650±0.0050" and a margin: 5 widths fit in 100 columns
 
 
 def trial_line(trial: FrozenTrial) -> str:
     """E.g. ``[  3] cnn:width=16,depth=2 seed 1  params 120k  val 0.8712  test 0.8650  12.3 s``."""
-    a = trial.user_attrs
-    cell = _short(a.get("cell", "?"), 60)
-    head = f"[{trial.number:>5}] {cell} seed {a.get('seed', '?')}"
-    size = f"params {human(a['param_count'])}" if "param_count" in a else ""
+    a = R.attrs(trial)
+    cell = _short(a.get(R.CELL, "?"), 60)
+    head = f"[{trial.number:>5}] {cell} seed {a.get(R.SEED, '?')}"
+    size = f"params {human(a[R.PARAM_COUNT])}" if R.PARAM_COUNT in a else ""
     if trial.state.name == "COMPLETE":
-        tail = (f"val {a['val_accuracy']:.4f}  test {a['test_accuracy']:.4f}  "
-                f"{a['train_seconds']:.1f} s")
+        tail = (f"val {a[R.VAL_ACCURACY]:.4f}  test {a[R.TEST_ACCURACY]:.4f}  "
+                f"{a[R.TRAIN_SECONDS]:.1f} s")
     elif trial.state.name == "PRUNED":
-        tail = ("duplicate of trial {}".format(a["duplicate_of"]) if "duplicate_of" in a
-                else a.get("prune_reason")
+        tail = (f"duplicate of trial {a[R.DUPLICATE_OF]}" if R.DUPLICATE_OF in a
+                else a.get(R.PRUNE_REASON)
                 or f"pruned after {len(trial.intermediate_values)} epoch(s)")
     else:
-        tail = f"{trial.state.name}: {a.get('fail_reason', 'no reason stored')}"
+        tail = f"{trial.state.name}: {a.get(R.FAIL_REASON, 'no reason stored')}"
     return "  ".join(part for part in (head, size, tail) if part)
 
 

@@ -50,7 +50,6 @@ from __future__ import annotations
 import contextlib
 import json
 import math
-import platform
 import time
 import warnings
 from collections.abc import Callable, Mapping, Sequence
@@ -67,7 +66,6 @@ import spaces
 from search import presets
 from search.config import TrainConfig
 from search.data import Splits
-from search.objective import result_attrs
 from search.presets import TUNERS, PresetError, StudySpec
 from search.train import StopOnSignal, TrainResult, compiled_model, train
 from spaces.kt import hyperparameters, varying
@@ -76,7 +74,7 @@ from storage import records as R
 from storage.studies import folder_name
 
 ENGINE = "keras-tuner"
-OBJECTIVE = "val_accuracy"
+OBJECTIVE = R.VAL_ACCURACY  # the name fit() returns the score under
 HYPERBAND_FACTOR = 3
 DEFAULT_MAX_TRIALS = 10
 MAX_CONSECUTIVE_OVER_BUDGET = 50  # failed trials in a row (over max_params) KerasTuner allows
@@ -247,36 +245,34 @@ class _Recorder:
         attrs: dict[str, Any] = {
             # A round's weights have trained cfg.epochs epochs in all: the budget is part
             # of the cell, so rounds of one architecture are never pooled as seeds.
-            R.FAMILY: self.space.family,
-            R.CELL: cell_key(self.space.family, {**values, "epochs": cfg.epochs}),
-            R.SEED: int(kt_id), R.ARCH: arch.to_json(), R.TRAIN: json.dumps(cfg.__dict__),
-            R.PARAM_COUNT: size.params, R.FLOPS: size.flops, R.ENGINE: ENGINE,
-            R.HOST: platform.node(), **result_attrs(result), "kt_trial_id": kt_id,
-            "kt_tuner": self.tuner,
+            **R.setup(cell=cell_key(self.space.family, {**values, "epochs": cfg.epochs}),
+                      seed=int(kt_id), arch=arch.to_dict(), train=cfg.__dict__,
+                      param_count=size.params, flops=size.flops, engine=ENGINE),
+            **R.measured(result), R.KT_TRIAL_ID: kt_id, R.KT_TUNER: self.tuner,
         }
         if "tuner/trial_id" in hp_values:
-            attrs["kt_parent_trial_id"] = str(hp_values["tuner/trial_id"])
-            attrs["kt_initial_epoch"] = initial
+            attrs[R.KT_PARENT_TRIAL_ID] = str(hp_values["tuner/trial_id"])
+            attrs[R.KT_INITIAL_EPOCH] = initial
         frozen = optuna.trial.create_trial(
             state=TrialState.COMPLETE,
             value=result.val_accuracy,
             params=values,
             distributions={k: self.distributions[k] for k in values},
-            user_attrs=attrs,
             intermediate_values={initial + i: v for i, v in enumerate(result.val_curve)},
         )
-        self.study.add_trial(frozen)
+        R.write(frozen, attrs)
+        self.study.add_trial(frozen)  # one write: the trial with all its attrs
         self.done.add(kt_id)
         self.added += 1
         stored = next(t for t in reversed(self.study.get_trials(deepcopy=False))
-                      if t.user_attrs.get("kt_trial_id") == kt_id)
+                      if t.user_attrs.get(R.KT_TRIAL_ID) == kt_id)
         self.report(stored)
 
 
 def recorded_ids(study: optuna.Study) -> set[str]:
     """``kt_trial_id`` of every KerasTuner trial already in the study."""
-    return {str(t.user_attrs["kt_trial_id"]) for t in study.get_trials(deepcopy=False)
-            if "kt_trial_id" in t.user_attrs}
+    return {str(t.user_attrs[R.KT_TRIAL_ID]) for t in study.get_trials(deepcopy=False)
+            if R.KT_TRIAL_ID in t.user_attrs}
 
 
 # --------------------------------------------------------------------------- entry point

@@ -1,13 +1,11 @@
 """One trial: from an Optuna trial (or a claimed grid unit) to a stored, trained result.
 
-Everything later steps read is written here as trial user attrs, so the storage stays the
-single source of truth.
+Everything later steps read is stored as trial user attrs (through
+:func:`storage.records.write`), so the storage stays the single source of truth.
 """
 
 from __future__ import annotations
 
-import json
-import platform
 from collections.abc import Callable
 from typing import Any
 
@@ -19,20 +17,9 @@ import spaces
 from search.config import TrainConfig
 from search.data import Splits
 from search.presets import Cell, StudySpec, resolve
-from search.train import StopOnSignal, TestEachEpoch, TrainResult, train
+from search.train import StopOnSignal, TestEachEpoch, train
 from spaces.space import cell_key
 from storage import records as R
-
-
-def result_attrs(result: TrainResult) -> dict[str, Any]:
-    """A training's measurements as user attrs (shared with the KerasTuner engine)."""
-    return {
-        R.VAL_ACCURACY: result.val_accuracy, R.TEST_ACCURACY: result.test_accuracy,
-        R.EPOCHS_RUN: result.epochs, R.BEST_EPOCH: result.best_epoch,
-        R.CONVERGED: result.converged, R.TRAIN_ACCURACY: result.train_accuracy,
-        R.TRAIN_LOSS: result.train_loss, R.TRAIN_SECONDS: round(result.train_seconds, 3),
-        R.EPOCH_SECONDS: list(result.epoch_seconds),
-    }
 
 
 def _size(family: str, values: dict[str, Any], spec: StudySpec, data: Splits
@@ -79,16 +66,12 @@ class Objective:
     def __call__(self, trial: optuna.Trial) -> float:
         family, cell, values, seed = self._plan(trial)
         arch, cfg, size = _size(family, values, self.spec, self.data)
-        for key, value in {
-            R.FAMILY: family, R.CELL: cell, R.SEED: seed, R.ARCH: arch.to_json(),
-            R.TRAIN: json.dumps(cfg.__dict__), R.PARAM_COUNT: size.params, R.FLOPS: size.flops,
-            R.ENGINE: "optuna", R.HOST: platform.node(),
-        }.items():
-            trial.set_user_attr(key, value)
+        R.write(trial, R.setup(cell=cell, seed=seed, arch=arch.to_dict(), train=cfg.__dict__,
+                               param_count=size.params, flops=size.flops))
         over = self.spec.over_budget(size.params)
         if over:
             reason = f"not trained: {over}"
-            trial.set_user_attr(R.PRUNE_REASON, reason)
+            R.write(trial, {R.PRUNE_REASON: reason})
             raise optuna.TrialPruned(reason)
         callbacks: list[keras.callbacks.Callback] = [
             KerasPruningCallback(trial, R.VAL_ACCURACY), StopOnSignal()]
@@ -102,8 +85,5 @@ class Objective:
             callbacks.append(tested)
         result = train(arch, self.data, cfg, seed, callbacks=callbacks,
                        verbose=self.fit_verbose)
-        for key, value in result_attrs(result).items():
-            trial.set_user_attr(key, value)
-        if tested is not None:
-            trial.set_user_attr(R.TEST_CURVE, tested.curve)
+        R.write(trial, R.measured(result, tested.curve if tested is not None else None))
         return result.val_accuracy

@@ -1,50 +1,180 @@
 """Trials as plain records: the single source of truth every later step reads.
 
-The user-attr names a trial stores are the constants below, used by every writer (the
-objective, the KerasTuner engine, claims, the runner) and reader (console, analysis,
-export), as Optuna keeps its own attribute keys: a new field is added here, once.
-Analysis, reports and exports read these records and nothing else, so a report can be made
-on another machine from the same database.
+This module is the schema of what a trial stores. Every user-attr name is a constant
+below, and :func:`write` is the one function that stores them, used by the objective, the
+KerasTuner engine and the benchmarks (claims, the runner and the heartbeat write only a
+reason or a mark). Readers (console, analysis, report, export) read through
+:func:`attrs` or :func:`to_record`, which also read trials stored under older names. A new
+field is added here, once. A report can be made on another machine from the same database.
 """
 
 from __future__ import annotations
 
 import json
+import platform
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import optuna
 
-# What a trial is: set when it is queued or starts.
-FAMILY, CELL, SEED = "family", "cell", "seed"
-ARCH, TRAIN = "arch", "train"  # JSON: the ArchSpec and the TrainConfig it trained with
+# What a trial is: set when it starts (a queued grid unit holds its cell and seed already).
+CELL, SEED = "cell", "seed"
+ARCH, TRAIN = "arch", "train"  # the ArchSpec and the TrainConfig, as JSON objects
+FAMILY = "family"  # not stored: the ArchSpec's (read as an attr by attrs())
 PARAM_COUNT, FLOPS = "param_count", "flops"  # parameters; forward FLOPs per example
 ENGINE, HOST = "engine", "host"
-# What it measured: set when training ends.
-VAL_ACCURACY, TEST_ACCURACY = "val_accuracy", "test_accuracy"  # of the reported epoch
+OPTUNA = "optuna"  # ENGINE of trials Optuna sampled: the default, so not stored
+# What it measured: set when training ends, accuracies of the reported epoch.
+VAL_ACCURACY = "val_accuracy"  # not stored: the trial's value (read as an attr by attrs())
+TEST_ACCURACY = "test_accuracy"
 EPOCHS_RUN = "epochs_run"
+TRAIN_SECONDS = "train_seconds"
 BEST_EPOCH = "best_epoch"  # 1-based; the epoch whose weights were measured
 CONVERGED = "converged"  # stopped by patience, not by the epoch limit
 TRAIN_ACCURACY, TRAIN_LOSS = "train_accuracy", "train_loss"  # at the best epoch
-TRAIN_SECONDS = "train_seconds"
 EPOCH_SECONDS = "epoch_seconds"  # per epoch: training and validation, not the test
 TEST_CURVE = "test_curve"  # per epoch test accuracy, only where the study asks for it
+# How the fit went, stored together as one JSON attr FIT: every attr is a line of a
+# journal file (~110 bytes besides its value), and only analysis and reports read these.
+FIT = "fit"
+FIT_KEYS = (BEST_EPOCH, CONVERGED, TRAIN_ACCURACY, TRAIN_LOSS, EPOCH_SECONDS, TEST_CURVE)
+# KerasTuner's own bookkeeping (search/kt_engine.py): its trial id, tuner, and for a
+# continued Hyperband round the parent trial and the epoch it continues from.
+KT_TRIAL_ID, KT_TUNER = "kt_trial_id", "kt_tuner"
+KT_PARENT_TRIAL_ID, KT_INITIAL_EPOCH = "kt_parent_trial_id", "kt_initial_epoch"
 # Why it did not complete, or whose unit it repeats.
 FAIL_REASON, PRUNE_REASON = "fail_reason", "prune_reason"
 DUPLICATE_OF = "duplicate_of"
 FINAL_FAILURE = "final_failure"  # the unit failed for good (e.g. diverged): no retry
 DROPPED = "dropped from the queue"  # a fail_reason: the user asked for fewer units
+
+KEYS = frozenset({  # what write() stores
+    CELL, SEED, ARCH, TRAIN, PARAM_COUNT, FLOPS, ENGINE, HOST, TEST_ACCURACY, EPOCHS_RUN,
+    TRAIN_SECONDS, *FIT_KEYS, KT_TRIAL_ID, KT_TUNER, KT_PARENT_TRIAL_ID, KT_INITIAL_EPOCH,
+    FAIL_REASON, PRUNE_REASON, DUPLICATE_OF, FINAL_FAILURE})
+_JSON = (ARCH, TRAIN, FIT)  # stored as JSON text, read back as objects
+_DEFAULTS = {ENGINE: OPTUNA}  # not stored; attrs() fills them in
+# Trials stored before this schema: FAMILY, VAL_ACCURACY, ENGINE "optuna" and FIT_KEYS were
+# attrs of their own (read as they are), and the epochs run were "epochs".
+_LEGACY = {"epochs": EPOCHS_RUN}
 # Metrics arrive as float32 (Keras) and are stored as float64: rounded to the 6 decimals
 # float32 holds (~7 significant digits), an accuracy of 8,735 of 10,000 images is stored as
 # 0.8735, not 0.8734999895095825; any count up to 10^6 images stays exact.
 METRIC_DECIMALS = 6
-# Before epochs_run existed, trials stored the same count as "epochs".
-_LEGACY_EPOCHS = "epochs"
 
 
 def metric(value: float) -> float:
     """A float32 metric as it is stored: float64, rounded to ``METRIC_DECIMALS``."""
     return round(float(value), METRIC_DECIMALS)
+
+
+# --------------------------------------------------------------------------- writing
+
+
+class Attributed(Protocol):
+    """A trial whose user attrs can be set: ``optuna.Trial``, or a ``FrozenTrial`` made
+    with ``optuna.trial.create_trial`` before ``Study.add_trial`` stores it in one write."""
+
+    @property
+    def user_attrs(self) -> dict[str, Any]: ...
+
+    def set_user_attr(self, key: str, value: Any) -> None: ...
+
+
+class Measured(Protocol):
+    """What a training measured (``search.train.TrainResult``)."""
+
+    val_accuracy: float
+    test_accuracy: float
+    epochs: int
+    train_seconds: float
+    best_epoch: int
+    converged: bool
+    train_accuracy: float
+    train_loss: float
+    epoch_seconds: Sequence[float]
+
+
+def setup(*, cell: str, seed: int, arch: Mapping[str, Any], train: Mapping[str, Any],
+          param_count: int, flops: int, engine: str = OPTUNA) -> dict[str, Any]:
+    """What a trial is, stored when it starts, with the host it runs on (``arch`` is the
+    ArchSpec's ``to_dict()``, which names the family)."""
+    return {CELL: cell, SEED: seed, ARCH: dict(arch), TRAIN: dict(train),
+            PARAM_COUNT: param_count, FLOPS: flops, ENGINE: engine, HOST: platform.node()}
+
+
+def measured(result: Measured, test_curve: Sequence[float] | None = None) -> dict[str, Any]:
+    """What a training measured, stored when it ends (its validation accuracy is the
+    trial's value); ``test_curve`` where the study tests every epoch."""
+    values = {
+        TEST_ACCURACY: result.test_accuracy,
+        EPOCHS_RUN: result.epochs, TRAIN_SECONDS: round(result.train_seconds, 3),
+        BEST_EPOCH: result.best_epoch, CONVERGED: result.converged,
+        TRAIN_ACCURACY: result.train_accuracy, TRAIN_LOSS: result.train_loss,
+        EPOCH_SECONDS: list(result.epoch_seconds)}
+    if test_curve is not None:
+        values[TEST_CURVE] = list(test_curve)
+    return values
+
+
+def write(trial: Attributed, values: Mapping[str, Any]) -> None:
+    """Store ``values`` (schema keys only) as ``trial``'s user attrs, in as few writes as
+    the schema allows: ``FIT_KEYS`` go into one attr (merged with what it holds), defaults
+    and values the trial already holds (a queued unit's cell and seed) are not written,
+    and JSON objects are stored as compact JSON text."""
+    unknown = sorted(set(values) - KEYS)
+    if unknown:
+        raise KeyError(f"not stored by the trial schema (storage/records.py): "
+                       f"{', '.join(unknown)}")
+    held = trial.user_attrs
+    out = {k: v for k, v in values.items()
+           if k not in FIT_KEYS and not (k in _DEFAULTS and v == _DEFAULTS[k])}
+    fit = {k: values[k] for k in FIT_KEYS if k in values}
+    if fit:
+        out[FIT] = {**(_decoded(held.get(FIT)) or {}), **fit}
+    for key, value in out.items():
+        value = json.dumps(value, separators=(",", ":")) if key in _JSON else value
+        if held.get(key) != value:
+            trial.set_user_attr(key, value)
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def _decoded(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str) else value
+
+
+def attrs(trial: optuna.trial.FrozenTrial) -> dict[str, Any]:
+    """A trial's user attrs under the current names, one flat dict: FIT unpacked, JSON
+    decoded, FAMILY and VAL_ACCURACY derived, defaults filled in, and the names of trials
+    stored before mapped."""
+    stored = dict(trial.user_attrs)
+    flat: dict[str, Any] = {_LEGACY.get(k, k): v for k, v in stored.items() if k != FIT}
+    flat.update(_decoded(stored.get(FIT)) or {})
+    for key in (ARCH, TRAIN):
+        if key in flat:
+            flat[key] = _decoded(flat[key])
+    if isinstance(flat.get(ARCH), dict):
+        flat.setdefault(FAMILY, flat[ARCH].get("family"))
+    if trial.state == optuna.trial.TrialState.COMPLETE and len(trial.values or ()) == 1:
+        flat.setdefault(VAL_ACCURACY, trial.values[0])
+    return {**_DEFAULTS, **flat}
+
+
+def spread_fit(frame: Any) -> Any:
+    """Optuna's ``trials_dataframe(multi_index=False)`` with FIT spread into a column per
+    key, as trials stored before it grouped them have (the table ``show --csv`` writes)."""
+    column = f"user_attrs_{FIT}"
+    if column not in frame:
+        return frame
+    fits = [_decoded(v) if isinstance(v, str) else {} for v in frame.pop(column)]
+    for key in FIT_KEYS:
+        name = f"user_attrs_{key}"
+        before = frame[name] if name in frame else [None] * len(fits)
+        frame[name] = [fit.get(key, old) for fit, old in zip(fits, before, strict=True)]
+    return frame
 
 
 @dataclass(frozen=True)
@@ -66,7 +196,7 @@ class TrialRecord:
     val_curve: tuple[float, ...] = ()
     params: dict[str, Any] = field(default_factory=dict)
     fail_reason: str | None = None
-    engine: str = "optuna"
+    engine: str = OPTUNA
     duplicate_of: int | None = None
     train: dict[str, Any] | None = None  # the TrainConfig the trial trained with
     best_epoch: int | None = None
@@ -81,38 +211,34 @@ class TrialRecord:
         return self.state == "COMPLETE" and self.test_accuracy is not None
 
 
-def _json(value: Any) -> Any:
-    return json.loads(value) if isinstance(value, str) else value
-
-
 def to_record(trial: optuna.trial.FrozenTrial) -> TrialRecord:
-    attrs = trial.user_attrs
+    a = attrs(trial)
     return TrialRecord(
         number=trial.number,
         state=trial.state.name,
-        family=attrs.get(FAMILY),
-        cell=attrs.get(CELL),
-        seed=attrs.get(SEED),
-        arch=_json(attrs.get(ARCH)),
-        param_count=attrs.get(PARAM_COUNT),
-        flops=attrs.get(FLOPS),
-        val_accuracy=attrs.get(VAL_ACCURACY),
-        test_accuracy=attrs.get(TEST_ACCURACY),
-        epochs=attrs.get(EPOCHS_RUN, attrs.get(_LEGACY_EPOCHS)),
-        train_seconds=attrs.get(TRAIN_SECONDS),
+        family=a.get(FAMILY),
+        cell=a.get(CELL),
+        seed=a.get(SEED),
+        arch=a.get(ARCH),
+        param_count=a.get(PARAM_COUNT),
+        flops=a.get(FLOPS),
+        val_accuracy=a.get(VAL_ACCURACY),
+        test_accuracy=a.get(TEST_ACCURACY),
+        epochs=a.get(EPOCHS_RUN),
+        train_seconds=a.get(TRAIN_SECONDS),
         val_curve=tuple(v for _, v in sorted(trial.intermediate_values.items())),
         params=dict(trial.params),
         # A stale-trial check may have written a reason just before the trial completed.
-        fail_reason=None if trial.state.name == "COMPLETE" else attrs.get(FAIL_REASON),
-        engine=attrs.get(ENGINE, "optuna"),
-        duplicate_of=attrs.get(DUPLICATE_OF),
-        train=_json(attrs.get(TRAIN)),
-        best_epoch=attrs.get(BEST_EPOCH),
-        converged=attrs.get(CONVERGED),
-        train_accuracy=attrs.get(TRAIN_ACCURACY),
-        train_loss=attrs.get(TRAIN_LOSS),
-        epoch_seconds=tuple(attrs.get(EPOCH_SECONDS, ())),
-        test_curve=tuple(attrs.get(TEST_CURVE, ())),
+        fail_reason=None if trial.state.name == "COMPLETE" else a.get(FAIL_REASON),
+        engine=a[ENGINE],
+        duplicate_of=a.get(DUPLICATE_OF),
+        train=a.get(TRAIN),
+        best_epoch=a.get(BEST_EPOCH),
+        converged=a.get(CONVERGED),
+        train_accuracy=a.get(TRAIN_ACCURACY),
+        train_loss=a.get(TRAIN_LOSS),
+        epoch_seconds=tuple(a.get(EPOCH_SECONDS, ())),
+        test_curve=tuple(a.get(TEST_CURVE, ())),
     )
 
 

@@ -6,18 +6,22 @@ checks the study's trials (number, state, values, user attrs) are what they were
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import gzip
 import io
 import os
+import shutil
 import sqlite3
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import optuna
 import pytest
 
+from storage import open_storage
 from tests import cli
 
 TINY = 'mode = "grid"\n[train]\nepochs = 1\n[[grid]]\nfamily = "dense"\nparams = { units = [8] }\n'
@@ -27,10 +31,19 @@ SEARCH = ('mode = "search"\ntrials = 1\n[train]\nepochs = 1\n[space]\nfamily = "
           'params = {}\n')
 
 
-def write(folder: Path, name: str, text: str) -> str:
+def write(folder: Path, name: str, text: str | bytes) -> str:
     path = folder / name
-    path.write_text(text)
+    if isinstance(text, bytes):
+        path.write_bytes(text)
+    else:
+        path.write_text(text)
     return str(path)
+
+
+def undecodable(folder: Path, name: bytes) -> str:
+    """A path under ``folder`` whose last part is ``name``'s bytes (not UTF-8), as Python
+    receives it from the command line (PEP 383 surrogates)."""
+    return os.fsdecode(os.fsencode(folder) + b"/" + name)
 
 
 @pytest.fixture(scope="module")
@@ -173,7 +186,7 @@ CASES = {
     "subset larger than the data": (lambda t, u: ["--train-subset", "999999"], 1,
                                     "train_subset 999,999 exceeds the 50,000 training images"),
     "unknown family": (lambda t, u: ["--preset", write(t, "fam.toml", TINY.replace(
-        '"dense"', '"resnet"'))], 2, "unknown family 'resnet'"),
+        '"dense"', '"vgg"'))], 2, "unknown family 'vgg'"),
     "malformed storage URL": (lambda t, u: ["--storage", "postgresql://u:pw@host:notaport/db"],
                               2, "malformed storage URL"),
     "unreachable postgresql": (lambda t, u: ["--storage", "postgresql://u:pw@127.0.0.1:9/db"], 1,
@@ -208,6 +221,29 @@ CASES = {
     # Bytes the locale cannot decode reach Python as surrogates (PEP 383).
     "study name not UTF-8": (lambda t, u: ["--study-name", os.fsdecode(b"caf\xe9")], 2,
                              "study name 'caf\\udce9' is not valid UTF-8"),
+    # Text in an unexpected encoding: UTF-16 with its BOM, invalid UTF-8, Latin-1 bytes.
+    "preset in UTF-16 with a BOM": (lambda t, u: ["--preset", write(
+        t, "utf16.toml", TINY.encode("utf-16"))], 2,
+        "is not UTF-8 text, as TOML must be (byte 0xff at offset 0)"),
+    "preset with invalid UTF-8": (lambda t, u: ["--preset", write(
+        t, "invalid.toml", b"# \xc3\x28\n" + TINY.encode())], 2,
+        "is not UTF-8 text, as TOML must be (byte 0xc3 at offset 2)"),
+    "preset file named in Latin-1": (lambda t, u: ["--preset", write(
+        t, os.fsdecode(b"caf\xe9.toml"), TINY)], 2, "caf\\udce9.toml' is not valid UTF-8 text"),
+    "study name with a UTF-16 BOM": (lambda t, u: ["--study-name", os.fsdecode(b"\xff\xfekept")],
+                                     2, "study name '\\udcff\\udcfekept' is not valid UTF-8"),
+    "sqlite file named in Latin-1": (lambda t, u: ["--storage", "sqlite:///" + undecodable(
+        t, b"caf\xe9.db")], 2, "caf\\udce9.db' is not valid UTF-8 text"),
+    "journal file named in Latin-1": (lambda t, u: ["--storage", "journal:///" + undecodable(
+        t, b"caf\xe9.journal")], 2, "caf\\udce9.journal' is not valid UTF-8 text"),
+    "data file of UTF-16 text": (lambda t, u: ["--data-dir", fashion_dir(
+        t, "0 1 2\n".encode("utf-16"))], 1,
+        "train-images-idx3-ubyte.gz: corrupted gzip file (Not a gzipped file (b'\\xff\\xfe'))"),
+    "data file of Latin-1 text": (lambda t, u: ["--data-dir", fashion_dir(
+        t, "café\n".encode("latin-1"))], 1,
+        "train-images-idx3-ubyte.gz: corrupted gzip file (Not a gzipped file (b'ca'))"),
+    "npz file of UTF-16 text": (lambda t, u: ["--dataset", "npz:" + write(
+        t, "mine.npz", "0 1 2\n".encode("utf-16"))], 1, "not a readable .npz archive"),
     "read-only store": (lambda t, u: ["--preset", write(t, "tiny.toml", TINY), "--storage",
                                       _read_only(u), "--study-name", "kept", "--train-subset",
                                       "300"], 1, "the store is read-only"),
@@ -219,6 +255,7 @@ CASES = {
 
 @pytest.mark.slow
 @pytest.mark.parametrize("case", list(CASES))
+@pytest.mark.trains
 def test_bad_input(store, case, tmp_path):
     _, url = store
     make_args, code, message = CASES[case]
@@ -243,6 +280,7 @@ READERS = [("ghost", "no study named 'ghost'"), ("two-objectives", "has 2 object
     [(c, n, m) for c in ("export", "report", "show") for n, m in READERS]
     + [(c, "empty", "has no completed trial") for c in ("export", "report")],
 )
+@pytest.mark.trains
 def test_reading_a_missing_empty_or_foreign_study(store, command, name, message):
     _, url = store
     done = cli.run(command, "--study-name", name, "--storage", url, "--out", str(store[0]))
@@ -252,6 +290,7 @@ def test_reading_a_missing_empty_or_foreign_study(store, command, name, message)
 
 
 @pytest.mark.slow
+@pytest.mark.trains
 def test_a_read_only_store_is_reported_with_one_warning_and_left_as_it_was(store, tmp_path):
     _, url = store
     before = snapshot(url)
@@ -268,7 +307,75 @@ def test_a_read_only_store_is_reported_with_one_warning_and_left_as_it_was(store
     assert storage.get_study_system_attrs(study_id) == attrs
 
 
+READ_ONLY_WARNING = ("warning: the store is read-only: the figures and note were not added "
+                     "to the dashboard")
+
+
+def _contents(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def read_only_stores(store):
+    """Study 'kept' in an SQLite file and in a journal file, each mode 0444 in a folder of
+    mode 0555, read by a user who owns neither ('nobody' when the tests run as root, who
+    ignores modes); and a folder that user can write, for report, export and the preset."""
+    if not cli.can_drop_root():
+        pytest.skip("runs as root without setpriv, or 'nobody' cannot read the repository")
+    _, url = store
+    folder = Path(tempfile.mkdtemp(prefix="read-only-stores-"))
+    out = Path(tempfile.mkdtemp(prefix="read-only-out-"))
+    with contextlib.closing(sqlite3.connect(url.removeprefix("sqlite:///"))) as source, \
+            contextlib.closing(sqlite3.connect(folder / "studies.db")) as copy:
+        source.backup(copy)  # a consistent copy, in WAL mode as the original
+    journal = f"journal:///{folder / 'studies.journal'}"
+    optuna.copy_study(from_study_name="kept", from_storage=url,
+                      to_storage=open_storage(journal))
+    for path in folder.iterdir():
+        path.chmod(0o444)
+    folder.chmod(0o555)
+    out.chmod(0o777)
+    write(out, "tiny.toml", TINY)
+    yield {"sqlite": f"sqlite:///{folder / 'studies.db'}", "journal": journal}, folder, out
+    folder.chmod(0o755)
+    shutil.rmtree(folder)
+    shutil.rmtree(out)
+
+
 @pytest.mark.slow
+@pytest.mark.parametrize("command", ["list", "show", "export", "report"])
+@pytest.mark.parametrize("kind", ["sqlite", "journal"])
+@pytest.mark.trains
+def test_a_read_only_store_file_is_read_and_left_as_it_was(read_only_stores, kind, command):
+    urls, folder, out = read_only_stores
+    before = _contents(folder)
+    args = [] if command == "list" else ["--study-name", "kept"]
+    done = cli.run(command, *args, "--storage", urls[kind], "--out", str(out),
+                   unprivileged=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "kept" in done.stdout
+    assert done.stderr.strip().splitlines() == (
+        [READ_ONLY_WARNING] if command == "report" else []), done.stderr
+    assert _contents(folder) == before and sorted(before) == ["studies.db", "studies.journal"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", ["sqlite", "journal"])
+@pytest.mark.trains
+def test_run_on_a_read_only_store_file_is_one_line_and_writes_nothing(read_only_stores, kind):
+    urls, folder, out = read_only_stores
+    before = _contents(folder)
+    done = cli.run("run", "--preset", str(out / "tiny.toml"), "--train-subset", "200",
+                   "--seeds", "2", "--storage", urls[kind], "--study-name", "kept", "--out",
+                   str(out), unprivileged=True, timeout=300)
+    lines = done.stderr.strip().splitlines()
+    assert done.returncode == 1, done.stderr
+    assert len(lines) == 1 and "read-only" in lines[0], done.stderr
+    assert _contents(folder) == before
+
+
+@pytest.mark.slow
+@pytest.mark.trains
 def test_a_diverging_trial_fails_with_its_reason_and_the_study_goes_on(tmp_path):
     text = TINY.replace("[train]\n", '[train]\noptimizer = "sgd"\n').replace(
         'params = { units = [8] }', 'params = { units = [8], learning_rate = [1e30, 0.01] }')
@@ -291,6 +398,7 @@ def test_a_diverging_trial_fails_with_its_reason_and_the_study_goes_on(tmp_path)
      (["--host", "192.0.2.1"], "reachable from other machines"),
      (["--port", "99999"], "--port must be 1-65535, got 99999")],
 )
+@pytest.mark.trains
 def test_the_dashboard_refuses_a_remote_host_or_a_bad_port(store, args, message):
     _, url = store
     before = snapshot(url)
@@ -399,6 +507,7 @@ def test_a_read_never_writes_a_schema_into_an_empty_or_foreign_file(tmp_path, na
 
 
 @pytest.mark.slow
+@pytest.mark.trains
 def test_show_csv_dash_writes_only_the_table_to_stdout(store):
     _, url = store
     done = cli.run("show", "--study-name", "kept", "--storage", url, "--csv", "-", timeout=120)
@@ -409,6 +518,7 @@ def test_show_csv_dash_writes_only_the_table_to_stdout(store):
 
 
 @pytest.mark.slow
+@pytest.mark.trains
 def test_show_csv_into_a_missing_folder_is_one_clear_line(store, tmp_path):
     _, url = store
     target = tmp_path / "no" / "such" / "trials.csv"
@@ -420,6 +530,7 @@ def test_show_csv_into_a_missing_folder_is_one_clear_line(store, tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.trains
 def test_show_csv_replaces_a_symbolic_link_and_leaves_its_target(store, tmp_path):
     _, url = store
     precious = tmp_path / "precious.txt"

@@ -22,7 +22,7 @@ from search.kt_engine import (
     run_keras_tuner,
 )
 from spaces.space import Space, cell_key
-from storage import open_storage, trial_records
+from storage import open_storage, records, trial_records
 
 DEBIAN_DIR = "/usr/share/datasets/fashion-mnist"
 
@@ -38,8 +38,8 @@ TINY = Space.parse({
     },
     "fixed": {"dense_units": 32},
 })
-ATTRS = {"family", "cell", "seed", "arch", "train", "param_count", "flops", "val_accuracy",
-         "test_accuracy", "epochs_run", "train_seconds", "engine", "kt_trial_id"}
+ATTRS = {"cell", "seed", "arch", "train", "param_count", "flops", "test_accuracy", "epochs_run",
+         "train_seconds", "engine", "kt_trial_id", "kt_tuner", "fit"}  # as stored
 
 
 @pytest.fixture(scope="module")
@@ -64,6 +64,7 @@ class Interrupt(BaseException):
 
 
 @pytest.mark.slow
+@pytest.mark.trains
 def test_random_search_is_stored_with_full_attrs_and_never_twice(tmp_path: Path, data) -> None:
     url = f"sqlite:///{tmp_path / 'studies.db'}"
     spec = tiny_spec(epochs=1, trials=2)
@@ -89,25 +90,25 @@ def test_random_search_is_stored_with_full_attrs_and_never_twice(tmp_path: Path,
     for t in trials:
         assert t.state == optuna.trial.TrialState.COMPLETE
         assert set(t.user_attrs) >= ATTRS
-        a = t.user_attrs
+        a = records.attrs(t)
         assert a["engine"] == ENGINE and a["kt_tuner"] == "random"
         assert a["family"] == "cnn"
         assert a["cell"] == cell_key("cnn", {**t.params, "epochs": 1})
         assert a["seed"] == int(a["kt_trial_id"]) and a["epochs_run"] == 1
         assert t.value == a["val_accuracy"] and 0 <= a["test_accuracy"] <= 1
-        assert json.loads(a["arch"])["dense_units"] == 32  # fixed values reach the model
-        assert json.loads(a["train"])["learning_rate"] == t.params["learning_rate"]
+        assert a["arch"]["dense_units"] == 32  # fixed values reach the model
+        assert a["train"]["learning_rate"] == t.params["learning_rate"]
         assert a["param_count"] > 0 and a["flops"] > 0 and a["train_seconds"] > 0
         assert list(t.intermediate_values) == [0]
         assert ("dropout" in t.params) == (t.params["batch_norm"] is False)
-    records = trial_records(study_at(url, "kt"))
-    assert all(r.complete and r.engine == ENGINE for r in records)
+    assert all(r.complete and r.engine == ENGINE for r in trial_records(study_at(url, "kt")))
     assert (project_dir(tmp_path, "kt") / "oracle.json").is_file()
 
     with pytest.raises(KerasTunerError, match="other settings"):
         run_keras_tuner(spec, data, study_at(url, "kt"), "bayesian", tmp_path, lambda t: None)
 
 
+@pytest.mark.trains
 def test_architectures_over_max_params_are_skipped_without_ending_the_search(
         tmp_path: Path, data) -> None:
     url = f"sqlite:///{tmp_path / 'studies.db'}"
@@ -121,6 +122,7 @@ def test_architectures_over_max_params_are_skipped_without_ending_the_search(
 
 
 @pytest.mark.slow
+@pytest.mark.trains
 def test_hyperband_continues_rounds_from_the_parent_checkpoint(tmp_path: Path, data) -> None:
     url = f"sqlite:///{tmp_path / 'studies.db'}"
     spec = tiny_spec(epochs=3, trials=None)

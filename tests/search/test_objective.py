@@ -6,6 +6,9 @@ from search.data import load_splits
 from search.objective import Objective
 from search.presets import StudySpec
 from spaces.space import Space
+from storage import records
+
+pytestmark = pytest.mark.trains  # the objective trains what it is given
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +45,7 @@ def test_a_converged_trial_stores_how_it_ended_and_pruning_still_works(tiny):
     study.enqueue_trial({"units": 16})
     study.optimize(Objective(spec, tiny), n_trials=2)
     for trial in study.trials:
-        a = trial.user_attrs
+        a = records.attrs(trial)
         if trial.state == optuna.trial.TrialState.COMPLETE:  # stopped by patience first
             assert a["converged"] is True and a["epochs_run"] <= 3
             assert a["epochs_run"] == len(trial.intermediate_values)
@@ -64,7 +67,7 @@ def test_a_table_study_stores_test_accuracy_and_seconds_of_every_epoch(tiny):
                      test_curve=True)
     study = optuna.create_study(direction="maximize")
     study.optimize(Objective(spec, tiny), n_trials=1)
-    a = study.trials[0].user_attrs
+    a = records.attrs(study.trials[0])
     assert len(a["test_curve"]) == len(a["epoch_seconds"]) == 3
     assert a["test_curve"][-1] == a["test_accuracy"]  # fixed epochs: the last one is reported
     assert all(0 < s < a["train_seconds"] for s in a["epoch_seconds"])

@@ -9,11 +9,17 @@ import optuna
 import pytest
 from optuna.trial import TrialState
 
+from storage import records
 from tests.cli import run as cli
 
-ATTRS = {"family", "arch", "cell", "seed", "param_count", "flops", "val_accuracy",
-         "test_accuracy", "epochs_run", "best_epoch", "converged", "train_accuracy",
-         "train_loss", "train_seconds"}
+# Every test runs `run` or reads the study the module fixture trained.
+pytestmark = pytest.mark.trains
+
+# What a grid trial stores (storage/records.py); family and val_accuracy are derived.
+ATTRS = {"arch", "cell", "seed", "param_count", "flops", "test_accuracy", "epochs_run",
+         "train_seconds", "fit"}
+# What a reader sees of it (storage.records.attrs), FIT unpacked.
+READ = {"family", "val_accuracy", "best_epoch", "converged", "train_accuracy", "train_loss"}
 
 
 @pytest.fixture(scope="module")
@@ -36,16 +42,19 @@ def test_run_stores_every_cell_with_its_attributes(tiny_study):
     assert len(trials) == 15 == len(study.trials)
     assert study.metric_names == ["val_accuracy"]
     frame = study.trials_dataframe()  # pandas is a dependency
-    assert len(frame) == 15 and "user_attrs_converged" in frame.columns
-    assert {t.user_attrs["family"] for t in trials} == {"cnn", "dense"}
+    assert len(frame) == 15 and "user_attrs_fit" in frame.columns
+    assert "user_attrs_converged" in records.spread_fit(frame).columns
+    read = {t.number: records.attrs(t) for t in trials}
+    assert {a["family"] for a in read.values()} == {"cnn", "dense"}
     for t in trials:
-        assert set(t.user_attrs) >= ATTRS
-        assert t.user_attrs["epochs_run"] == 1 and t.user_attrs["seed"] == 0
-        assert t.user_attrs["converged"] is False  # the 1-epoch limit stopped it
-        assert t.value == t.user_attrs["val_accuracy"]
+        a = read[t.number]
+        assert set(t.user_attrs) >= ATTRS and set(a) >= ATTRS - {"fit"} | READ
+        assert a["epochs_run"] == 1 and a["seed"] == 0
+        assert a["converged"] is False  # the 1-epoch limit stopped it
+        assert t.value == a["val_accuracy"]
         assert list(t.intermediate_values) == [0]
-        assert json.loads(t.user_attrs["arch"])["family"] == t.user_attrs["family"]
-    cnn = [t for t in trials if t.user_attrs["family"] == "cnn"]
+        assert json.loads(t.user_attrs["arch"])["family"] == a["family"]
+    cnn = [t for t in trials if read[t.number]["family"] == "cnn"]
     assert {t.params["width"] for t in cnn} == {4, 8, 16, 32}
     assert {t.params["depth"] for t in cnn} == {1, 2, 3}
     assert {json.loads(t.user_attrs["arch"])["head"] for t in cnn} == {"gap"}
