@@ -3,6 +3,10 @@ power-law fits and a lack-of-fit test.
 
 Nothing here knows about studies, cells or trials: inputs are numbers and groups of
 numbers, so each function can be checked against a hand computation.
+
+SciPy is imported inside the functions that use it: its import takes longer than a whole
+``list`` or ``show``, whose intervals come from the Student-t quantiles stored here
+(:data:`T_QUANTILES`).
 """
 
 from __future__ import annotations
@@ -13,7 +17,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import optimize, stats
 
 CONFIDENCE = 0.95
 POWER_WITH_FLOOR, LOG_LOG = "power_with_floor", "log_log"
@@ -38,8 +41,37 @@ class Interval:
         return (self.high - self.low) / 2
 
 
+# The upper end of Student's t central CONFIDENCE interval by degrees of freedom (the
+# lower end is its negative), exactly as SciPy gives it (scipy.stats.t.interval): stored
+# so that reading a study needs no SciPy. tests/search/test_light_floor.py checks each.
+T_QUANTILES: dict[int, float] = {
+    1: 12.706204736174694, 2: 4.302652729749462, 3: 3.1824463052837078, 4: 2.7764451051977934,
+    5: 2.5705818356363146, 6: 2.4469118511449786, 7: 2.364624251592784, 8: 2.306004135204166,
+    9: 2.262157162798205, 10: 2.228138851986274, 11: 2.200985160091639, 12: 2.1788128296672284,
+    13: 2.1603686564627913, 14: 2.144786687917804, 15: 2.131449545559776, 16: 2.1199052992212546,
+    17: 2.1098155778333156, 18: 2.1009220402410382, 19: 2.0930240544083087, 20: 2.085963447265864,
+    21: 2.0796138447276795, 22: 2.0738730679040254, 23: 2.0686576104190486, 24: 2.0638985616280245,
+    25: 2.0595385527532972, 26: 2.0555294386428735, 27: 2.0518305164802846, 28: 2.0484071417952454,
+    29: 2.045229642132703, 30: 2.0422724563012378,
+}
+
+
+def t_interval(confidence: float, dof: int) -> tuple[float, float]:
+    """The central ``confidence`` interval of Student's t with ``dof`` degrees of freedom:
+    stored (:data:`T_QUANTILES`) where it can be, else from SciPy."""
+    if confidence == CONFIDENCE and dof in T_QUANTILES:
+        return -T_QUANTILES[dof], T_QUANTILES[dof]
+    from scipy import stats
+
+    low, high = stats.t.interval(confidence, dof)
+    return float(low), float(high)
+
+
 def mean_ci(values: Sequence[float], confidence: float = CONFIDENCE) -> Interval:
-    """Student-t interval of the mean: seeds are few, so the normal approximation is too narrow."""
+    """Student-t interval of the mean: seeds are few, so the normal approximation is too narrow.
+
+    Computed as ``scipy.stats.t.interval(confidence, n - 1, loc=mean, scale=sem)`` with
+    SciPy's standard error ``std(ddof=1) / n**0.5``, to the last bit."""
     x = np.asarray(values, dtype=float)
     if x.size == 0:
         return Interval(math.nan, math.nan, math.nan, 0)
@@ -47,11 +79,11 @@ def mean_ci(values: Sequence[float], confidence: float = CONFIDENCE) -> Interval
     if x.size < 2:
         return Interval(mean, math.nan, math.nan, 1)
     std = float(x.std(ddof=1))
-    sem = float(stats.sem(x))
+    sem = std / x.size ** 0.5
     if sem == 0:
         return Interval(mean, mean, mean, int(x.size), std)
-    low, high = stats.t.interval(confidence, x.size - 1, loc=mean, scale=sem)
-    return Interval(mean, float(low), float(high), int(x.size), std)
+    low, high = t_interval(confidence, x.size - 1)
+    return Interval(mean, low * sem + mean, high * sem + mean, int(x.size), std)
 
 
 def paired_t(a: Sequence[float], b: Sequence[float]) -> tuple[Interval, float, float]:
@@ -60,6 +92,8 @@ def paired_t(a: Sequence[float], b: Sequence[float]) -> tuple[Interval, float, f
     diff = np.asarray(a, dtype=float) - np.asarray(b, dtype=float)
     t = p = math.nan
     if diff.size >= 2 and np.ptp(diff) > 0:
+        from scipy import stats
+
         test = stats.ttest_rel(a, b)
         t, p = float(test.statistic), float(test.pvalue)
     return mean_ci(diff.tolist()), t, p
@@ -120,6 +154,8 @@ class PowerLaw:
     @property
     def alpha_ci(self) -> tuple[float, float]:
         """t-interval of alpha from the fit's covariance (assumes independent points)."""
+        from scipy import stats
+
         half = float(stats.t.ppf((1 + CONFIDENCE) / 2, self.dof)) * self.alpha_se
         return (self.alpha - half, self.alpha + half)
 
@@ -142,6 +178,8 @@ def _floor_fit(x: np.ndarray, y: np.ndarray,
     c0 = c_max / 2
     slope, intercept = np.polyfit(np.log(u), np.log(np.clip(y - c0, 1e-9, None)), 1)
     guess = [float(np.exp(intercept)), float(np.clip(-slope, 0.01, 4.9)), c0]
+    from scipy import optimize
+
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", optimize.OptimizeWarning)
@@ -190,6 +228,8 @@ def fit_power_law(x: Sequence[float], y: Sequence[float],
                         "floor identified: a power law that levels off at c")
     if form == POWER_WITH_FLOOR:
         return None
+    from scipy import stats
+
     line = stats.linregress(np.log(xa), np.log(ya))
     a = math.exp(line.intercept)
     return PowerLaw(LOG_LOG, a, a * float(line.intercept_stderr), -float(line.slope),
@@ -222,6 +262,8 @@ def lack_of_fit(predicted: Sequence[float], replicates: Sequence[Sequence[float]
     lack = sum(g.size * (g.mean() - yhat) ** 2 for g, yhat in zip(groups, predicted,
                                                                    strict=True))
     f = float(lack / df_lack) / (pure / df_pure)
+    from scipy import stats
+
     return LackOfFit(f, df_lack, df_pure, float(stats.f.sf(f, df_lack, df_pure)))
 
 

@@ -1,0 +1,72 @@
+"""Training compute: each cell's validation curve against training FLOPs, and the frontier
+of the best (cell, epoch) at each budget."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from storage import TrialRecord
+
+# Training cost per example: forward + backward is taken as 3 x forward FLOPs.
+TRAIN_FLOPS_FACTOR = 3
+
+
+@dataclass(frozen=True)
+class ComputeCurve:
+    """A cell's mean validation accuracy over its seeds after each epoch, against training
+    compute ``3 x forward FLOPs x training images x epochs`` (per training image when the
+    image count is unknown); epochs only as far as every seed trained."""
+
+    family: str
+    cell: str
+    compute: tuple[float, ...]
+    val: tuple[float, ...]
+    seeds: int
+
+
+@dataclass(frozen=True)
+class FrontierPoint:
+    """A point of the upper envelope: no cheaper (cell, epoch) reached this accuracy."""
+
+    compute: float
+    cell: str
+    epoch: int
+    val: float
+
+
+def compute_curves(records: Iterable[TrialRecord], images: int | None) -> list[ComputeCurve]:
+    """Per cell, from the stored per-epoch validation accuracies of its complete trials."""
+    by_cell: dict[str, list[TrialRecord]] = {}
+    for r in records:
+        if r.complete and r.cell is not None and r.val_curve and r.flops:
+            by_cell.setdefault(r.cell, []).append(r)
+    curves = []
+    for cell, rs in by_cell.items():
+        epochs = min(len(r.val_curve) for r in rs)
+        per_epoch = TRAIN_FLOPS_FACTOR * rs[0].flops * (images or 1)
+        curves.append(ComputeCurve(rs[0].family or "?", cell,
+                                   tuple(per_epoch * e for e in range(1, epochs + 1)),
+                                   tuple(np.mean([r.val_curve[:epochs] for r in rs],
+                                                 axis=0).tolist()), len(rs)))
+    return curves
+
+
+def compute_frontier(curves: Iterable[ComputeCurve]) -> list[FrontierPoint]:
+    """The best (cell, epoch) at each compute budget: points sorted by compute, each kept
+    when it beats every cheaper point."""
+    points = sorted((FrontierPoint(x, c.cell, e, v) for c in curves
+                     for e, (x, v) in enumerate(zip(c.compute, c.val, strict=True), start=1)),
+                    key=lambda p: (p.compute, -p.val))
+    front: list[FrontierPoint] = []
+    for p in points:
+        if not front or p.val > front[-1].val:
+            front.append(p)
+    return front
+
+
+def best_at(frontier: Sequence[FrontierPoint], budget: float) -> FrontierPoint | None:
+    """The most accurate (cell, epoch) costing at most ``budget``; None if none is that cheap."""
+    return next((p for p in reversed(frontier) if p.compute <= budget), None)
