@@ -33,6 +33,13 @@ def choice(family: str, name: str, value: Any, allowed: Iterable[str]) -> str:
     return value
 
 
+def boolean(family: str, name: str, value: Any) -> bool:
+    """A switch: exactly true or false (not 0, 1 or a string)."""
+    if not isinstance(value, bool):
+        raise SpecError(f"{family}: {name} must be true or false, got {value!r}")
+    return value
+
+
 def fraction(family: str, name: str, value: Any) -> float:
     """A dropout-like rate in [0, 1)."""
     if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < 1:

@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from spaces import _fields as f
 from spaces._base import BN_MOMENTUM, SpecBase
 from spaces.errors import SizeError, SpecError
+from spaces.family import STUDIED, Axis, Family, register
 from spaces.plan import Layer, Planner
 
 POOL = 2  # every block ends in a 2x2 pool with stride 2, halving the feature map
@@ -52,6 +53,38 @@ def max_depth(input_shape: tuple[int, int, int]) -> int:
     return depth
 
 
+def check_growth(family: str, width: int, depth: int, growth: Any) -> float:
+    """``growth`` (the factor each block multiplies the filters by) as a finite float >= 1
+    whose last block keeps at most ``MAX_INT`` filters."""
+    if isinstance(growth, bool) or not isinstance(growth, int | float) or not (
+            isinstance(growth, int) or math.isfinite(growth)) or growth < 1:
+        raise SpecError(f"{family}: growth must be a finite number >= 1, got {growth!r}")
+    try:
+        growth = float(growth)
+        last = width * growth ** (depth - 1)
+    except OverflowError:
+        last = math.inf
+    if last > f.MAX_INT:
+        raise SizeError(f"{family}: width {width} grown by {growth:g} over {depth} blocks "
+                        f"gives {last:.3g} filters; at most {f.MAX_INT:,}")
+    return growth
+
+
+def check_depth(family: str, input_shape: tuple[int, int, int], depth: int) -> None:
+    """Refuse more conv-pool blocks than the input's 2x2 pools allow (:func:`max_depth`)."""
+    limit = max_depth(input_shape)
+    if depth > limit:
+        h, w, _ = input_shape
+        oh, ow = map_sizes(input_shape, depth)[-1]
+        raise SpecError(f"{family}: depth {depth} pools a {h}x{w} input to {oh}x{ow}, below "
+                        f"{MIN_MAP}x{MIN_MAP}; at most {limit} blocks")
+
+
+def grown_filters(width: int, growth: float, depth: int) -> tuple[int, ...]:
+    """Filters of each block: ``width`` multiplied by ``growth`` per block, rounded."""
+    return tuple(round(width * growth**i) for i in range(depth))
+
+
 @dataclass(frozen=True)
 class CNNSpec(SpecBase):
     """One AlexNet-style conv-pool network."""
@@ -79,20 +112,7 @@ class CNNSpec(SpecBase):
         set_(self, "width", f.positive_int(fam, "width", self.width))
         set_(self, "depth", f.positive_int(fam, "depth", self.depth))
         set_(self, "convs_per_block", f.positive_int(fam, "convs_per_block", self.convs_per_block))
-        if isinstance(self.growth, bool) or not isinstance(self.growth, int | float) or not (
-                isinstance(self.growth, int) or math.isfinite(self.growth)):
-            raise SpecError(f"cnn: growth must be a finite number >= 1, got {self.growth!r}")
-        if self.growth < 1:
-            raise SpecError(f"cnn: growth must be a finite number >= 1, got {self.growth!r}")
-        try:
-            set_(self, "growth", float(self.growth))
-            last = self.width * self.growth ** (self.depth - 1)
-        except OverflowError:
-            last = math.inf
-        if last > f.MAX_INT:
-            raise SizeError(f"cnn: width {self.width} grown by {self.growth:g} over "
-                            f"{self.depth} blocks gives {last:.3g} filters; at most "
-                            f"{f.MAX_INT:,}")
+        set_(self, "growth", check_growth(fam, self.width, self.depth, self.growth))
         set_(self, "input_shape", f.shape3(fam, self.input_shape))
         set_(self, "kernels", f.int_tuple(fam, "kernels", self.kernels))
         if any(b > a for a, b in zip(self.kernels, self.kernels[1:], strict=False)):
@@ -107,19 +127,11 @@ class CNNSpec(SpecBase):
                 raise SpecError(
                     f"cnn: filters[0] ({self.filters[0]}) must equal width ({self.width})"
                 )
-        limit = max_depth(self.input_shape)
-        if self.depth > limit:
-            h, w, _ = self.input_shape
-            oh, ow = map_sizes(self.input_shape, self.depth)[-1]
-            raise SpecError(
-                f"cnn: depth {self.depth} pools a {h}x{w} input to {oh}x{ow}, below "
-                f"{MIN_MAP}x{MIN_MAP}; at most {limit} blocks"
-            )
+        check_depth(fam, self.input_shape, self.depth)
         f.choice(fam, "head", self.head, HEADS)
         f.choice(fam, "activation", self.activation, f.ACTIVATIONS)
         f.choice(fam, "pooling", self.pooling, ("max", "avg"))
-        if not isinstance(self.batch_norm, bool):
-            raise SpecError(f"cnn: batch_norm must be true or false, got {self.batch_norm!r}")
+        f.boolean(fam, "batch_norm", self.batch_norm)
         set_(self, "dropout", f.fraction(fam, "dropout", self.dropout))
         if isinstance(self.dense_units, bool) or not isinstance(self.dense_units, int):
             raise SpecError(f"cnn: dense_units must be an integer >= 0, got {self.dense_units!r}")
@@ -134,7 +146,7 @@ class CNNSpec(SpecBase):
         """Filters of each block: explicit, or width grown by ``growth`` per block."""
         if self.filters is not None:
             return self.filters
-        return tuple(round(self.width * self.growth**i) for i in range(self.depth))
+        return grown_filters(self.width, self.growth, self.depth)
 
     def block_kernels(self) -> tuple[int, ...]:
         """Kernel size of each block; a schedule shorter than depth repeats its last entry."""
@@ -167,3 +179,10 @@ class CNNSpec(SpecBase):
                 net.dropout("head_dropout", self.dropout)
         net.dense("predictions", self.num_classes, activation="softmax", dtype="float32")
         return net.layers
+
+
+# Width is the first block's filters (a step doubles them), depth the conv-pool blocks; the
+# head changes what depth does to the size, so nothing is pooled over it.
+register(Family(CNNSpec, role=STUDIED, width=Axis("width"),
+                depth=Axis("depth", "block", "conv-pool blocks"), derived=frozenset({"filters"}),
+                never_pooled=frozenset({"head"}), columns=("head", "width", "depth")))

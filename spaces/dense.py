@@ -7,7 +7,7 @@ from typing import ClassVar
 
 from spaces import _fields as f
 from spaces._base import BN_MOMENTUM, SpecBase
-from spaces.errors import SpecError
+from spaces.family import BASELINE, Axis, Family, register
 from spaces.plan import Layer, Planner
 
 
@@ -31,8 +31,7 @@ class DenseSpec(SpecBase):
         set_(self, "layers", f.positive_int(fam, "layers", self.layers))
         set_(self, "units", f.positive_int(fam, "units", self.units))
         f.choice(fam, "activation", self.activation, f.ACTIVATIONS)
-        if not isinstance(self.batch_norm, bool):
-            raise SpecError(f"dense: batch_norm must be true or false, got {self.batch_norm!r}")
+        f.boolean(fam, "batch_norm", self.batch_norm)
         set_(self, "dropout", f.fraction(fam, "dropout", self.dropout))
         set_(self, "input_shape", f.shape3(fam, self.input_shape))
         set_(self, "num_classes", f.positive_int(fam, "num_classes", self.num_classes))
@@ -52,3 +51,9 @@ class DenseSpec(SpecBase):
                 net.dropout(f"hidden{i}_dropout", self.dropout)
         net.dense("predictions", self.num_classes, activation="softmax", dtype="float32")
         return net.layers
+
+
+# The yardstick: every studied family is compared with it at matched size; its size axis is
+# the units of each hidden layer, its depth the hidden layers.
+register(Family(DenseSpec, role=BASELINE, width=Axis("units"),
+                depth=Axis("layers", "layer", "hidden layers"), columns=("units", "layers")))

@@ -1,4 +1,10 @@
-"""Families registered by name: adding a family touches its own file and one line here."""
+"""Families by name, derived from their registrations.
+
+A family is one file in ``spaces/`` ending with ``register(Family(...))``
+(:mod:`spaces.family`) plus its import line below; nothing else names it. ``FAMILIES``,
+:func:`from_dict`, :func:`build` and :func:`cost` read the registrations, so a new family
+is created, built and measured by the same calls as the others.
+"""
 
 from __future__ import annotations
 
@@ -6,20 +12,24 @@ import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from spaces.cnn import CNNSpec
+from spaces._base import SpecBase
 from spaces.cost import Cost
-from spaces.dense import DenseSpec
 from spaces.errors import SpecError
-from spaces.lenet import LeNetSpec
+from spaces.family import FAMILIES
+
+# The families, each registering itself on import.
+from spaces import cnn  # noqa: F401  isort: skip
+from spaces import dense  # noqa: F401  isort: skip
+from spaces import lenet  # noqa: F401  isort: skip
+from spaces import resnet  # noqa: F401  isort: skip
 
 if TYPE_CHECKING:
     import keras
 
-ArchSpec = CNNSpec | DenseSpec | LeNetSpec
+# Any registered family's spec: each is a frozen SpecBase dataclass.
+ArchSpec = SpecBase
 
-FAMILIES: dict[str, type[CNNSpec] | type[DenseSpec] | type[LeNetSpec]] = {
-    cls.family: cls for cls in (CNNSpec, DenseSpec, LeNetSpec)
-}
+__all__ = ["FAMILIES", "ArchSpec", "build", "cost", "from_dict", "from_json"]
 
 
 def from_dict(data: Mapping[str, Any]) -> ArchSpec:
@@ -29,7 +39,7 @@ def from_dict(data: Mapping[str, Any]) -> ArchSpec:
     if family not in FAMILIES:
         raise SpecError(f"unknown family {family!r}: choose one of {', '.join(FAMILIES)}")
     try:
-        return FAMILIES[family].from_fields(fields)
+        return FAMILIES[family].spec.from_fields(fields)
     except TypeError as exc:  # a field of the wrong kind reached the dataclass
         raise SpecError(f"{family}: {exc}") from None
 

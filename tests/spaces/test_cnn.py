@@ -62,8 +62,8 @@ def test_invalid_cnn_specs_are_rejected_with_a_clear_message(fields, message):
 
 
 def test_unknown_family_is_named():
-    with pytest.raises(spaces.SpecError, match="unknown family 'resnet'"):
-        spaces.from_dict({"family": "resnet"})
+    with pytest.raises(spaces.SpecError, match="unknown family 'vgg'"):
+        spaces.from_dict({"family": "vgg"})
 
 
 def test_depth_limit_follows_the_input_size():
