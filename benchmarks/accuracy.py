@@ -109,14 +109,16 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     import keras
 
     import spaces
+    from search import datasets
     from search.analysis import mean_ci
     from search.config import TRAIN_FIELDS, TrainConfig
-    from search.data import INPUT_SHAPES, load_splits
+    from search.data import load_splits
     from search.train import TrainingDiverged, train
 
     arch_data, dataset, train_data, origin = settings(args)
-    arch_data.setdefault("input_shape", list(INPUT_SHAPES[dataset]))
-    arch_data.setdefault("num_classes", 10)
+    declared = datasets.get(dataset)
+    arch_data.setdefault("input_shape", list(declared.input_shape))
+    arch_data.setdefault("num_classes", declared.num_classes)
     arch = spaces.from_dict(arch_data)
     overrides = {k: v for k, v in (("epochs", args.epochs), ("batch_size", args.batch_size))
                  if v is not None}

@@ -84,7 +84,7 @@ def worker(candidate: str, preset: str, samples: int, cells: list[str] | None) -
     import numpy as np
 
     from search import presets
-    from search.data import INPUT_SHAPES, load_splits
+    from search.data import load_splits
     from search.train import compiled_model
 
     spec = presets.load(preset)
@@ -99,7 +99,7 @@ def worker(candidate: str, preset: str, samples: int, cells: list[str] | None) -
         if cells and cell.key not in cells:
             continue
         arch, cfg = presets.resolve(cell.space.family, cell.values, spec.train,
-                                    INPUT_SHAPES[spec.dataset])
+                                    data.input_shape, data.num_classes)
         keras.utils.set_random_seed(0)
         if members > 1:
             model = _fused_model(arch, cfg, members, n)

@@ -55,7 +55,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
     import spaces
     from search import presets
-    from search.data import INPUT_SHAPES, load_splits
+    from search.data import load_splits
     from search.train import compiled_model
 
     spec = presets.load(args.preset)
@@ -66,7 +66,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     x, y, x_val, y_val = data.x_train[:n], data.y_train[:n], data.x_val[:n_val], data.y_val[:n_val]
     cells = {c.key: c for c in spec.cells()}
     resolved = {k: presets.resolve(c.space.family, c.values, spec.train,
-                                   INPUT_SHAPES[spec.dataset]) for k, c in cells.items()}
+                                   data.input_shape, data.num_classes) for k, c in cells.items()}
     costs = {}
     for key, (arch, _) in resolved.items():
         costs[key] = (arch.family, spaces.cost(arch).flops)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import itertools
 import math
-import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -19,8 +18,9 @@ from typing import Any
 
 import optuna
 
+from search import datasets
 from search.config import ConfigError, TrainConfig, split_values
-from search.data import DATASETS, INPUT_SHAPES
+from search.environment import positive_number
 from spaces import ArchSpec, SpecError, from_dict
 from spaces.errors import SizeError
 from spaces.space import Space, cell_key
@@ -322,7 +322,7 @@ def _build(name: str, raw: dict[str, Any], overrides: dict[str, Any]) -> StudySp
 
 
 def _check(spec: StudySpec) -> None:
-    for label, value, allowed in (("mode", spec.mode, MODES), ("dataset", spec.dataset, DATASETS),
+    for label, value, allowed in (("mode", spec.mode, MODES),
                                   ("sampler", spec.sampler, SAMPLERS),
                                   ("pruner", spec.pruner, PRUNERS),
                                   ("engine", spec.engine, ENGINES), ("tuner", spec.tuner, TUNERS)):
@@ -333,6 +333,7 @@ def _check(spec: StudySpec) -> None:
     if spec.min_resource is not None and spec.min_resource > spec.train.epochs:
         raise PresetError(f"min_resource ({spec.min_resource}) must not exceed the epochs "
                           f"({spec.train.epochs})")
+    data = _dataset(spec)
     if spec.mode == "grid":
         if any(getattr(spec, k) is not None for k in SEARCH_SETTINGS):
             raise PresetError(f"preset {spec.preset}: {', '.join(SEARCH_SETTINGS)} apply to "
@@ -343,34 +344,31 @@ def _check(spec: StudySpec) -> None:
         if not spec.grids:
             raise PresetError(f"preset {spec.preset}: a grid preset needs [[grid]] tables")
         for cell in spec.cells():  # fail now, not in the middle of a study
-            resolve(cell.space.family, cell.values, spec.train, INPUT_SHAPES[spec.dataset])
+            resolve(cell.space.family, cell.values, spec.train, data.input_shape,
+                    data.num_classes)
         if spec.engine == "keras-tuner":
             raise PresetError(f"preset {spec.preset}: KerasTuner needs a search preset "
                               "(a [space] table), not a grid")
     elif spec.space is None:
         raise PresetError(f"preset {spec.preset}: a search preset needs a [space] table")
-    _check_size(spec)
+    _check_size(spec, data)
 
 
-def _limit(name: str, default: float) -> float:
-    text = os.environ.get(name)
-    if text is None:
-        return default
+def _dataset(spec: StudySpec) -> datasets.Dataset:
+    """The spec's dataset; the user's own data is read and validated here, before any
+    study is touched (a bad file is a DataError: one line, exit 1)."""
     try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not math.isfinite(value) or value <= 0:
-        raise PresetError(f"{name} must be a positive number, got {text!r}")
-    return value
+        return datasets.get(spec.dataset)
+    except datasets.UnknownDatasetError as exc:
+        raise PresetError(str(exc)) from None
 
 
 def size_limits() -> tuple[int, float]:
     """The most parameters an architecture may have, and the most GB its estimated
     activations for one training batch may take (``SEARCH_MAX_PARAMS``, default 100 M;
     ``SEARCH_MAX_ACTIVATION_GB``, default 8)."""
-    return (int(_limit(MAX_PARAMS_ENV, MAX_PARAMS_DEFAULT)),
-            _limit(MAX_ACTIVATION_ENV, MAX_ACTIVATION_GB_DEFAULT))
+    return (int(positive_number(MAX_PARAMS_ENV, MAX_PARAMS_DEFAULT, PresetError)),
+            positive_number(MAX_ACTIVATION_ENV, MAX_ACTIVATION_GB_DEFAULT, PresetError))
 
 
 def _corners(space: Space) -> list[dict[str, Any]]:
@@ -396,10 +394,9 @@ def _order(value: Any) -> tuple[int, Any]:
     return (0, value) if isinstance(value, int | float) else (1, str(value))
 
 
-def _check_size(spec: StudySpec) -> None:
+def _check_size(spec: StudySpec, data: datasets.Dataset) -> None:
     """Refuse, before anything is stored, an architecture over :func:`size_limits`."""
     max_params, max_gb = size_limits()
-    shape = INPUT_SHAPES[spec.dataset]
     if spec.mode == "grid":
         candidates = [(c.space, c.values) for c in spec.cells()]
     else:
@@ -409,7 +406,8 @@ def _check_size(spec: StudySpec) -> None:
     built = False
     for space, values in candidates:
         try:
-            arch, train = resolve(space.family, values, spec.train, shape)
+            arch, train = resolve(space.family, values, spec.train, data.input_shape,
+                                  data.num_classes)
         except SizeError:
             raise
         except (SpecError, ConfigError, TypeError) as exc:
