@@ -1,7 +1,8 @@
-"""Command line: run, list and export width/depth scaling studies.
+"""Command line: run, list, show, export, report and watch width/depth scaling studies.
 
     python -m search.study [run] [--preset NAME|FILE.toml] [--storage URL] ...
     python -m search.study list   [--storage URL]
+    python -m search.study show   --study-name NAME [--storage URL] [--csv FILE|-]
     python -m search.study export --study-name NAME [--storage URL] [--out DIR]
     python -m search.study report --study-name NAME [--storage URL] [--out DIR] [--png]
     python -m search.study dashboard [--storage URL] [--host 127.0.0.1] [--port 8080]
@@ -21,13 +22,13 @@ import time
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, NoReturn, TextIO
+from typing import Any, TextIO
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow is imported
 
 import optuna
 
-from search import interrupt, presets
+from search import arguments, interrupt, presets
 from search.config import ConfigError, TrainConfig, epochs_text
 from search.data import DataError, load_splits
 from search.errors import ExportError, ReportError
@@ -43,7 +44,9 @@ from storage import (
     open_storage,
     trial_records,
 )
+from storage.access import check_writable, reading_url
 from storage.backends import mask_secrets, remember_secrets
+from storage.records import spread_fit
 from storage.studies import (
     IDENTITY,
     StudyNameError,
@@ -61,89 +64,14 @@ RUNTIME_ERRORS = (DataError, StorageError, ExportError, ReportError)
 EXIT_INCOMPLETE = 3
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:  # one line, not usage + message
-        self.exit(2, f"error: {message} (see --help)\n")
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="python -m search.study", description=__doc__.split("\n")[0])
-    sub = parser.add_subparsers(dest="command", parser_class=_Parser)
-
-    run = sub.add_parser("run", help="run (or resume) a study from a preset")
-    run.add_argument("--preset", default=presets.DEFAULT_PRESET,
-                     help=f"preset name ({', '.join(presets.available())}) or FILE.toml")
-    run.add_argument("--storage", help="storage URL (default: sqlite:///OUT/studies.db)")
-    run.add_argument("--study-name", help="study name (default: PRESET-DATASET)")
-    run.add_argument("--dataset", help="fashion_mnist or cifar10")
-    run.add_argument("--data-dir", help="folder holding the dataset files")
-    run.add_argument("--epochs", type=int)
-    run.add_argument("--seeds", type=int, help="seeds per grid cell")
-    run.add_argument("--trials", type=int,
-                     help="search: trials in the study; grid: units this worker runs at most")
-    run.add_argument("--timeout", type=float, help="stop starting trials after SECONDS")
-    run.add_argument("--train-subset", type=int, help="stratified subset of N training images")
-    run.add_argument("--batch-size", type=int)
-    run.add_argument("--out", default="runs", help="output folder (default: runs)")
-    loud = run.add_mutually_exclusive_group()
-    loud.add_argument("--quiet", action="store_true",
-                      help="no trial or progress lines: only warnings, errors and the summary")
-    loud.add_argument("--verbose", action="store_true",
-                      help="also Keras' line per epoch and Optuna's own trial log")
-    run.add_argument("--drop-queue", action="store_true",
-                     help="grid: fail queued units this command does not ask for (e.g. the "
-                          "extra seeds of an earlier, larger run)")
-    run.add_argument("--engine", choices=presets.ENGINES,
-                     help="who samples a search preset (default: optuna)")
-    run.add_argument("--tuner", choices=presets.TUNERS,
-                     help="KerasTuner's tuner with --engine keras-tuner (default: hyperband)")
-    run.set_defaults(func=cmd_run)
-
-    lst = sub.add_parser("list", help="list the studies in a storage")
-    lst.add_argument("--storage")
-    lst.add_argument("--out", default="runs")
-    lst.set_defaults(func=cmd_list)
-
-    show = sub.add_parser("show", help="a study's settings, trial counts, cells and best cell")
-    show.add_argument("--study-name", required=True)
-    show.add_argument("--storage")
-    show.add_argument("--out", default="runs")
-    show.add_argument("--csv", help="also write one row per trial (every attr) to this file "
-                                    "(a symbolic link there is replaced, not written through); "
-                                    "'-': only that table, to stdout")
-    show.set_defaults(func=cmd_show)
-
-    exp = sub.add_parser("export", help="write the best architecture of a study")
-    exp.add_argument("--study-name", required=True)
-    exp.add_argument("--storage")
-    exp.add_argument("--out", default="runs")
-    exp.set_defaults(func=cmd_export)
-
-    rep = sub.add_parser("report", help="write report.html, scaling.json and cells.csv")
-    rep.add_argument("--study-name", required=True)
-    rep.add_argument("--storage")
-    rep.add_argument("--out", default="runs")
-    rep.add_argument("--png", action="store_true", help="also write PNGs of the key figures")
-    rep.set_defaults(func=cmd_report)
-
-    dash = sub.add_parser("dashboard", help="serve optuna-dashboard on the study store")
-    dash.add_argument("--storage")
-    dash.add_argument("--out", default="runs")
-    dash.add_argument("--host", default="127.0.0.1", help="bind address (default: loopback)")
-    dash.add_argument("--port", type=int, default=8080)
-    dash.add_argument("--allow-remote", action="store_true",
-                      help="allow a --host other machines can reach (no authentication!)")
-    dash.set_defaults(func=cmd_dashboard)
-    return parser
-
-
 def _storage_url(args: argparse.Namespace) -> str:
     return args.storage or default_url(args.out)
 
 
 def _existing_storage(args: argparse.Namespace) -> optuna.storages.BaseStorage:
     """For commands that only read: never create a store behind a mistyped path."""
-    return interrupt.shield_writes(open_storage(_storage_url(args), create=False))
+    return interrupt.shield_writes(open_storage(reading_url(_storage_url(args)),
+                                                create=False))
 
 
 def _export_dir(out: str | Path, study_name: str) -> Path:
@@ -169,6 +97,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     )
     _check_out(spec.out)
     url = spec.storage or default_url(spec.out)
+    check_writable(url)
     data = load_splits(spec.dataset, data_dir=spec.data_dir, split_seed=spec.split_seed,
                        train_subset=spec.train_subset)
     print(f"study {spec.name!r} (preset {spec.preset}, {spec.mode}) in {mask_url(url)}")
@@ -268,7 +197,7 @@ def cmd_show(args: argparse.Namespace) -> int:
 
     study = find_study(_existing_storage(args), args.study_name)
     if args.csv == "-":  # the table alone, for a pipe
-        study.trials_dataframe(multi_index=False).to_csv(sys.stdout, index=False)
+        spread_fit(study.trials_dataframe(multi_index=False)).to_csv(sys.stdout, index=False)
         return 0
     identity = json.loads(study.user_attrs.get(IDENTITY, "{}"))
     trials = study.get_trials(deepcopy=False)
@@ -296,7 +225,7 @@ def cmd_show(args: argparse.Namespace) -> int:
         print(f"\nbest cell (mean validation accuracy over {best.n} seed(s)): {best.cell}, "
               f"val {best.val.mean:.4f}, test {best.test.mean:.4f}")
     if args.csv:
-        frame = study.trials_dataframe(multi_index=False)
+        frame = spread_fit(study.trials_dataframe(multi_index=False))
         replaced = _write_csv(frame, Path(args.csv))
         print(f"wrote {args.csv} ({len(frame)} trials)" + (
             f"; it was a symbolic link to {replaced}, which is left as it was" if replaced
@@ -380,13 +309,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     if not argv or argv[0] not in (*COMMANDS, "-h", "--help"):
         argv.insert(0, "run")  # options alone run the default preset
-    args = build_parser().parse_args(argv)
+    handlers = {"run": cmd_run, "list": cmd_list, "show": cmd_show, "export": cmd_export,
+                "report": cmd_report, "dashboard": cmd_dashboard}
+    args = arguments.build_parser(__doc__.split("\n")[0], handlers).parse_args(argv)
     optuna.logging.set_verbosity(optuna.logging.INFO if getattr(args, "verbose", False)
                                  else optuna.logging.WARNING)
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
     # The runner beats for its trials itself (storage.heartbeat), outside Study.optimize.
     warnings.filterwarnings("ignore", message="Heartbeat of storage is supposed to be used")
     remember_secrets(getattr(args, "storage", None))  # masked in every error line
+    if (bad := _not_utf8(args)) is not None:
+        print(mask_secrets(f"error: {bad}"), file=sys.stderr)
+        return 2
     # Every command handles SIGTERM (ignored by default as a container's process 1); only
     # `run` lets a first signal finish the batch in progress. Writes are never cut.
     interrupt.install(immediate=args.command != "run")
@@ -405,6 +339,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"\ninterrupted: {_interrupted(args.command)}", file=sys.stderr)
         return 130
+
+
+def _not_utf8(args: argparse.Namespace) -> str | None:
+    """The first option whose text holds bytes that are not UTF-8 (Latin-1, UTF-16; they
+    reach Python as surrogates, PEP 383): names and paths are stored and printed as UTF-8.
+    The study name has its own check (``check_study_name``)."""
+    for name, value in vars(args).items():
+        if isinstance(value, str) and name != "study_name":
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                shown = mask_url(value) if name == "storage" else value
+                return f"--{name.replace('_', '-')} {shown!r} is not valid UTF-8 text"
+    return None
 
 
 def _interrupted(command: str | None) -> str:

@@ -20,20 +20,26 @@ ROOT = Path(__file__).resolve().parents[2]
 MACHINE_KEYS = {"cpu_model", "cores", "tensorflow", "python"}
 
 
-def run_benchmark(script: str, *args: str, out: Path, timeout: float = 120) -> dict[str, Any]:
+def run_script(script: str, *args: str, out: Path, timeout: float = 120) -> dict[str, Any]:
     """Run ``benchmarks/SCRIPT`` with ``--json out`` as a user would; return the JSON."""
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
     proc = subprocess.run([sys.executable, f"benchmarks/{script}", *args, "--json", str(out)],
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
-    data = json.loads(out.read_text())
+    return json.loads(out.read_text())
+
+
+def run_benchmark(script: str, *args: str, out: Path, timeout: float = 120) -> dict[str, Any]:
+    """:func:`run_script`, and the header every benchmark's JSON shares."""
+    data = run_script(script, *args, out=out, timeout=timeout)
     assert data["benchmark"] == script.removesuffix(".py")
     assert set(data["machine"]) >= MACHINE_KEYS
     assert data["date"]
     return data
 
 
-@pytest.mark.parametrize("name", ["throughput", "memory", "overhead", "accuracy", "_postgres"])
+@pytest.mark.parametrize("name", ["throughput", "memory", "overhead", "accuracy",
+                                  "epoch_time", "search_efficiency", "_postgres"])
 def test_scripts_import_without_running(name):
     module = importlib.import_module(f"benchmarks.{name}")
     assert module.__doc__
@@ -48,6 +54,7 @@ def test_gpu_script_parses():
     subprocess.run([bash, "-n", str(ROOT / "benchmarks" / "gpu.sh")], check=True)
 
 
+@pytest.mark.trains
 @pytest.mark.slow
 def test_throughput_small_model_and_a_variant(tmp_path):
     data = run_benchmark("throughput.py", "--models", "small", "--samples", "256",
@@ -71,6 +78,7 @@ def test_throughput_small_model_and_a_variant(tmp_path):
     assert data["variants"][0]["over_baseline"] == 1.0
 
 
+@pytest.mark.trains
 @pytest.mark.slow
 def test_memory_three_trials(tmp_path):
     data = run_benchmark("memory.py", "--trials", "3", "--every", "2", "--samples", "256",
@@ -107,6 +115,7 @@ def test_overhead_with_live_readers_runs_the_dashboard_and_reports_meanwhile(tmp
     assert run["dashboard_fetches"] >= 1 and "reports" in run
 
 
+@pytest.mark.trains
 @pytest.mark.slow
 def test_accuracy_tiny_arch_two_seeds(tmp_path):
     arch = json.dumps({"family": "cnn", "width": 8, "depth": 1, "dense_units": 0})
@@ -124,6 +133,7 @@ def test_accuracy_tiny_arch_two_seeds(tmp_path):
     assert data["goal"]["met"] is False
 
 
+@pytest.mark.trains
 @pytest.mark.slow
 def test_epoch_round_two_candidates_interleaved(tmp_path):
     cells = ["dense:units=8", "cnn:width=4,depth=1"]
@@ -144,3 +154,77 @@ def test_epoch_round_two_candidates_interleaved(tmp_path):
               for r in data["raw"]]
     assert data["adopt_per_cell_ratio"] == pytest.approx(sorted(ratios)[0] / 2
                                                          + sorted(ratios)[1] / 2)
+
+
+# Three dense cells (cheapest, median and dearest: a two-point-plus fit) and one CNN cell
+# (a family measured once: its fit is a constant).
+EPOCH_TIME_PRESET = """mode = "grid"
+dataset = "fashion_mnist"
+train_subset = 300
+seeds = 2
+[train]
+epochs = 5
+batch_size = 64
+[[grid]]
+family = "dense"
+params = { units = [8, 16, 32] }
+[[grid]]
+family = "cnn"
+params = { width = [4] }
+fixed = { depth = 1 }
+"""
+
+
+@pytest.mark.trains
+@pytest.mark.slow
+def test_epoch_time_measures_the_default_cells_and_predicts_the_grid(tmp_path):
+    preset = tmp_path / "tiny.toml"
+    preset.write_text(EPOCH_TIME_PRESET)
+    data = run_benchmark("epoch_time.py", "--preset", str(preset), "--samples", "128",
+                         "--epochs", "2", out=tmp_path / "e.json", timeout=600)
+    dense = ["dense:units=8", "dense:units=16", "dense:units=32"]
+    assert data["preset"] == "tiny" and data["seeds"] == 2 and data["expected_epochs"] == 5
+    assert [m["cell"] for m in data["measured"]] == [*dense, "cnn:width=4"]
+    for m in data["measured"]:
+        assert len(m["all_epochs"]) == 2 and min(m["all_epochs"]) > 0
+        # The second epoch (the first traces), scaled from 128 images to the training set.
+        assert m["epoch_seconds"] == pytest.approx(
+            m["all_epochs"][1] * data["train_images"] / 128)
+    assert set(data["fits"]) == {"dense", "cnn"}
+    assert data["fits"]["cnn"]["b_seconds_per_flop"] == 0.0  # one cell: a constant
+    assert set(data["predicted_epoch_seconds"]) == {*dense, "cnn:width=4"}
+    for family, cells in (("dense", dense), ("cnn", ["cnn:width=4"])):
+        seconds = sum(data["predicted_epoch_seconds"][c] for c in cells) * 2 * 5
+        assert data["hours_per_family"][family] == pytest.approx(seconds / 3600)
+    assert data["hours_total"] == pytest.approx(sum(data["hours_per_family"].values()))
+
+
+@pytest.mark.trains
+@pytest.mark.slow
+def test_search_efficiency_runs_every_contender_on_a_one_epoch_budget(tmp_path):
+    outputs = ["--html", str(tmp_path / "s.html"), "--png", str(tmp_path / "s.png")]
+    data = run_script("search_efficiency.py", "--train-subset", "100", "--test-subset", "50",
+                      "--epochs", "1", "--repetitions", "1", "--target", "0", *outputs,
+                      out=tmp_path / "s.json", timeout=600)
+    contenders = ["optuna-tpe-hyperband", "optuna-random-median", "kt-hyperband",
+                  "kt-bayesian"]
+    settings = data["settings"]
+    assert settings["contenders"] == contenders and settings["budget_epochs"] == 1
+    assert settings["train_subset"] == 100 and settings["test_subset"] == 50
+    assert set(data["machine"]) >= {"cpu_model", "python"} and data["date"]
+    assert list(data["runs"]) == list(data["summary"]) == contenders
+    for name in contenders:
+        [run] = data["runs"][name]
+        assert run["seed"] == 1 and run["epochs_used"] == 1  # one trial of one epoch
+        assert sum(run["trials"].values()) == 1
+        assert [p["epochs"] for p in run["points"]] == [1]
+        assert data["summary"][name]["reached_target"] == "1/1"  # any finished trial >= 0
+        assert 0 <= run["final_best_test"] <= 1
+    assert data["verdict"].startswith("goal ")
+    assert (tmp_path / "s.html").is_file()
+
+    # --replot re-summarizes the same runs for another target, without training.
+    again = run_script("search_efficiency.py", "--replot", str(tmp_path / "s.json"),
+                       "--target", "1.01", *outputs, out=tmp_path / "r.json")
+    assert again["runs"] == data["runs"] and again["settings"]["target"] == 1.01
+    assert {s["reached_target"] for s in again["summary"].values()} == {"0/1"}

@@ -25,12 +25,11 @@ storage = open_storage(sys.argv[1], wait=wait)
 storage.get_all_studies()
 print("ready", flush=True)
 sys.stdin.readline()
-start = time.monotonic()
 try:
     storage.get_all_studies()
-    print("answered", round(time.monotonic() - start, 1), flush=True)
+    print("answered", flush=True)
 except KeyboardInterrupt:
-    print("stopped", round(time.monotonic() - start, 1), flush=True)
+    print("stopped", flush=True)
 """
 
 
@@ -51,8 +50,8 @@ def _until_down(url: str) -> None:
                                                ("plain", "answered")])
 def test_ctrl_c_ends_a_database_retry_at_once(postgres_server, postgres_url, wait, outcome):
     """The server is down for 15 s; Ctrl-C comes 1 s into the retries. With the worker's
-    wait the call ends within a second or two; with a plain sleep (the control) it went on
-    retrying until the server was back."""
+    wait the call ends while the server is still down; with a plain sleep (the control) it
+    went on retrying until the server was back, and then answered."""
     proc = subprocess.Popen([sys.executable, "-c", CALL_AFTER_GO, postgres_url, wait],
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     outage = threading.Thread(target=postgres_server.restart, args=(15,))
@@ -62,14 +61,14 @@ def test_ctrl_c_ends_a_database_retry_at_once(postgres_server, postgres_url, wai
         _until_down(postgres_url)
         proc.stdin.write("go\n")
         proc.stdin.flush()
-        time.sleep(1)
+        time.sleep(1)  # into the retries; a signal sent earlier would end them all the same
         proc.send_signal(signal.SIGINT)
-        word, seconds = proc.stdout.readline().split()
-        assert word == outcome
-        if outcome == "stopped":
-            assert float(seconds) < 3
-        else:
-            assert float(seconds) > 5  # it waited for the server
+        stdout, _ = proc.communicate(timeout=120)
+        server_still_down = outage.is_alive()  # restart() returns once the server is up
+        assert stdout.split() == [outcome]
+        if outcome == "stopped":  # it did not wait out the outage
+            assert server_still_down
+        # "answered" needs the server, so the control waited for it.
     finally:
         proc.kill()
         proc.wait()
@@ -138,6 +137,7 @@ def kept(tmp_path_factory):
     return tmp, url
 
 
+@pytest.mark.trains
 @pytest.mark.slow
 def test_sigterm_during_export_stops_it_and_writes_nothing_partial(kept, tmp_path):
     """As a container's process 1 the default SIGTERM is ignored: export finished and

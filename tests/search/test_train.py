@@ -3,6 +3,7 @@
 import math
 
 import keras
+import numpy as np
 import pytest
 
 import spaces
@@ -16,6 +17,7 @@ def small():
     return load_splits("fashion_mnist", train_subset=300)
 
 
+@pytest.mark.trains
 def test_train_fits_selects_on_validation_and_reports_test(small):
     spec = spaces.from_dict({"family": "cnn", "width": 4, "depth": 2})
     result = train(spec, small, TrainConfig(epochs=2, batch_size=64), seed=0)
@@ -28,6 +30,7 @@ def test_train_fits_selects_on_validation_and_reports_test(small):
     assert result.train_seconds > 0
 
 
+@pytest.mark.trains
 def test_same_seed_same_result_other_seed_other_result(small):
     spec = spaces.from_dict({"family": "dense", "units": 16})
     cfg = TrainConfig(epochs=1, batch_size=32, augment="flip", input_scaling="symmetric")
@@ -50,6 +53,7 @@ class _ValidationAtEnd(keras.callbacks.Callback):
                                             return_dict=True)["accuracy"]
 
 
+@pytest.mark.trains
 def test_converged_training_stops_on_patience_and_restores_the_best_epoch(small):
     spec = spaces.from_dict({"family": "dense", "units": 32})
     cfg = TrainConfig(epochs=40, batch_size=32, stop="converged", patience=2,
@@ -64,6 +68,7 @@ def test_converged_training_stops_on_patience_and_restores_the_best_epoch(small)
     assert probe.accuracy == pytest.approx(result.val_accuracy, abs=1e-6)
 
 
+@pytest.mark.trains
 def test_patience_cannot_stop_a_run_before_stop_after_but_every_epoch_competes_for_best(small):
     spec = spaces.from_dict({"family": "dense", "units": 32})
     early = train(spec, small, TrainConfig(epochs=40, batch_size=32, stop="converged",
@@ -79,6 +84,7 @@ def test_patience_cannot_stop_a_run_before_stop_after_but_every_epoch_competes_f
     assert probe.accuracy == pytest.approx(result.val_accuracy, abs=1e-6)
 
 
+@pytest.mark.trains
 def test_a_net_still_improving_at_the_epoch_limit_is_not_converged(small):
     spec = spaces.from_dict({"family": "dense", "units": 32})
     cfg = TrainConfig(epochs=2, batch_size=64, stop="converged", patience=5,
@@ -88,6 +94,7 @@ def test_a_net_still_improving_at_the_epoch_limit_is_not_converged(small):
     assert result.val_accuracy == max(result.val_curve)
 
 
+@pytest.mark.trains
 def test_a_diverging_loss_raises_with_the_reason(small):
     spec = spaces.from_dict({"family": "dense", "units": 64})
     cfg = TrainConfig(epochs=2, optimizer="sgd", learning_rate=1e30)
@@ -95,11 +102,56 @@ def test_a_diverging_loss_raises_with_the_reason(small):
         train(spec, small, cfg, seed=0)
 
 
-def test_cosine_schedule_and_adamw_run(small):
+class _OptimizerProbe(keras.callbacks.Callback):
+    """What the fitted optimizer did: its learning rate at each epoch's start and after the
+    last step, its class and config, and the squared norm of the weights it ended with."""
+
+    def __init__(self):
+        super().__init__()
+        self.rates, self.kind, self.config, self.squared_norm = [], None, None, None
+
+    def _rate(self):
+        return float(self.model.optimizer.learning_rate)  # the schedule at its iterations
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.rates.append(self._rate())
+
+    def on_train_end(self, logs=None):
+        self.rates.append(self._rate())
+        self.kind, self.config = type(self.model.optimizer), self.model.optimizer.get_config()
+        self.squared_norm = sum(float(np.sum(np.square(w.numpy())))
+                                for w in self.model.trainable_weights)
+
+
+@pytest.mark.trains
+def test_cosine_schedule_decays_the_learning_rate_to_zero_over_the_epochs(small):
     spec = spaces.from_dict({"family": "cnn", "width": 4, "depth": 1, "batch_norm": True})
-    cfg = TrainConfig(epochs=1, optimizer="adamw", weight_decay=1e-4, lr_schedule="cosine",
+    cfg = TrainConfig(epochs=4, batch_size=100, learning_rate=0.01, lr_schedule="cosine",
                       augment="flip+shift")
-    assert math.isfinite(train(spec, small, cfg, seed=0).val_accuracy)
+    probe = _OptimizerProbe()
+    assert math.isfinite(train(spec, small, cfg, seed=0, callbacks=[probe]).val_accuracy)
+    # Epoch e starts after e of the run's epochs: 0.01 * (1 + cos(pi e / 4)) / 2, ending at 0.
+    expected = [0.01 * (1 + math.cos(math.pi * e / 4)) / 2 for e in range(5)]
+    assert probe.rates == pytest.approx(expected, abs=1e-7)
+
+
+@pytest.mark.trains
+def test_adamw_shrinks_the_weights_by_its_configured_decay(small):
+    spec = spaces.from_dict({"family": "dense", "units": 16})
+
+    def fitted(weight_decay):
+        probe = _OptimizerProbe()
+        cfg = TrainConfig(epochs=2, batch_size=50, optimizer="adamw", learning_rate=0.01,
+                          weight_decay=weight_decay)
+        train(spec, small, cfg, seed=0, callbacks=[probe])
+        return probe
+
+    free, decayed = fitted(0.0), fitted(1.0)
+    # Same seed, same batches: only the decoupled decay (1 % of each weight per step here)
+    # tells the two runs apart; ignored, both would end with the same weights.
+    assert decayed.squared_norm < 0.9 * free.squared_norm
+    assert decayed.kind is keras.optimizers.AdamW
+    assert (free.config["weight_decay"], decayed.config["weight_decay"]) == (0.0, 1.0)
 
 
 def test_values_split_into_architecture_and_training():
@@ -127,20 +179,20 @@ def test_bad_training_settings(fields, message):
         TrainConfig(**fields)
 
 
+@pytest.mark.trains
 def test_trained_graphs_are_released_between_trials(small):
     """TensorFlow keeps each traced train step alive through its gradient registry; a long
     study would grow by megabytes per trial. After ``train`` returns, nothing of it stays."""
     import gc
 
-    from tensorflow.python.framework import ops
-    from tensorflow.python.framework.func_graph import FuncGraph
+    from compat.tensorflow import gradient_registry
 
-    def traced_train_steps() -> int:
+    def traced_train_steps() -> int:  # TensorFlow's FuncGraph, named without its private module
         gc.collect()
-        return sum(isinstance(o, FuncGraph) and o.name == "one_step_on_data"
-                   for o in gc.get_objects())
+        return sum(any(c.__name__ == "FuncGraph" for c in type(o).__mro__)
+                   and o.name == "one_step_on_data" for o in gc.get_objects())
 
-    registry = ops._gradient_registry._registry
+    registry = gradient_registry()
     spec = spaces.from_dict({"family": "cnn", "width": 4, "depth": 1})
     train(spec, small, TrainConfig(epochs=1), seed=0)
     before = (set(registry), traced_train_steps())
@@ -150,6 +202,7 @@ def test_trained_graphs_are_released_between_trials(small):
     assert before[1] == 0
 
 
+@pytest.mark.trains
 def test_a_batch_norm_net_is_validated_with_settled_statistics():
     """After 2 short epochs (25 steps each) validation must not run on moving statistics
     still near their start: 0.405 with Keras' default momentum, 0.80 with ours."""

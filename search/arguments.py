@@ -1,0 +1,87 @@
+"""The command line's arguments: every subcommand and flag, and usage errors in one line."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable, Mapping
+from typing import NoReturn
+
+from search import datasets, presets
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:  # one line, not usage + message
+        self.exit(2, f"error: {message} (see --help)\n")
+
+
+def build_parser(description: str, handlers: Mapping[str, Callable[[argparse.Namespace], int]]
+                 ) -> argparse.ArgumentParser:
+    """The parser of every subcommand; each sets ``func`` to its handler in ``handlers``."""
+    parser = _Parser(prog="python -m search.study", description=description)
+    sub = parser.add_subparsers(dest="command", parser_class=_Parser)
+
+    run = sub.add_parser("run", help="run (or resume) a study from a preset")
+    run.add_argument("--preset", default=presets.DEFAULT_PRESET,
+                     help=f"preset name ({', '.join(presets.available())}) or FILE.toml")
+    run.add_argument("--storage", help="storage URL (default: sqlite:///OUT/studies.db)")
+    run.add_argument("--study-name", help="study name (default: PRESET-DATASET)")
+    run.add_argument("--dataset", help=f"{datasets.choices()} (default: the preset's)")
+    run.add_argument("--data-dir", help="folder holding the dataset files")
+    run.add_argument("--epochs", type=int)
+    run.add_argument("--seeds", type=int, help="seeds per grid cell")
+    run.add_argument("--trials", type=int,
+                     help="search: trials in the study; grid: units this worker runs at most")
+    run.add_argument("--timeout", type=float, help="stop starting trials after SECONDS")
+    run.add_argument("--train-subset", type=int, help="stratified subset of N training images")
+    run.add_argument("--batch-size", type=int)
+    run.add_argument("--out", default="runs", help="output folder (default: runs)")
+    loud = run.add_mutually_exclusive_group()
+    loud.add_argument("--quiet", action="store_true",
+                      help="no trial or progress lines: only warnings, errors and the summary")
+    loud.add_argument("--verbose", action="store_true",
+                      help="also Keras' line per epoch and Optuna's own trial log")
+    run.add_argument("--drop-queue", action="store_true",
+                     help="grid: fail queued units this command does not ask for (e.g. the "
+                          "extra seeds of an earlier, larger run)")
+    run.add_argument("--engine", choices=presets.ENGINES,
+                     help="who samples a search preset (default: optuna)")
+    run.add_argument("--tuner", choices=presets.TUNERS,
+                     help="KerasTuner's tuner with --engine keras-tuner (default: hyperband)")
+    run.set_defaults(func=handlers["run"])
+
+    lst = sub.add_parser("list", help="list the studies in a storage")
+    lst.add_argument("--storage")
+    lst.add_argument("--out", default="runs")
+    lst.set_defaults(func=handlers["list"])
+
+    show = sub.add_parser("show", help="a study's settings, trial counts, cells and best cell")
+    show.add_argument("--study-name", required=True)
+    show.add_argument("--storage")
+    show.add_argument("--out", default="runs")
+    show.add_argument("--csv", help="also write one row per trial (every attr) to this file "
+                                    "(a symbolic link there is replaced, not written through); "
+                                    "'-': only that table, to stdout")
+    show.set_defaults(func=handlers["show"])
+
+    exp = sub.add_parser("export", help="write the best architecture of a study")
+    exp.add_argument("--study-name", required=True)
+    exp.add_argument("--storage")
+    exp.add_argument("--out", default="runs")
+    exp.set_defaults(func=handlers["export"])
+
+    rep = sub.add_parser("report", help="write report.html, scaling.json and cells.csv")
+    rep.add_argument("--study-name", required=True)
+    rep.add_argument("--storage")
+    rep.add_argument("--out", default="runs")
+    rep.add_argument("--png", action="store_true", help="also write PNGs of the key figures")
+    rep.set_defaults(func=handlers["report"])
+
+    dash = sub.add_parser("dashboard", help="serve optuna-dashboard on the study store")
+    dash.add_argument("--storage")
+    dash.add_argument("--out", default="runs")
+    dash.add_argument("--host", default="127.0.0.1", help="bind address (default: loopback)")
+    dash.add_argument("--port", type=int, default=8080)
+    dash.add_argument("--allow-remote", action="store_true",
+                      help="allow a --host other machines can reach (no authentication!)")
+    dash.set_defaults(func=handlers["dashboard"])
+    return parser
