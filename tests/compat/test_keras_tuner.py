@@ -1,11 +1,10 @@
 """compat.keras_tuner against the installed KerasTuner: a pushed condition acts as
 ``conditional_scope``'s own, and a standalone oracle saves where it is told."""
 
+import keras_tuner
 import pytest
 
-keras_tuner = pytest.importorskip("keras_tuner")
-
-from compat.keras_tuner import condition, set_project_dir  # noqa: E402
+from compat.keras_tuner import condition, set_project_dir
 
 CHECKED = "1.4.8"  # the version compat/keras_tuner.py was checked against
 

@@ -2,10 +2,9 @@
 what ``tf.custom_gradient`` registers, and dropping an entry still works."""
 
 import pytest
+import tensorflow as tf
 
-tf = pytest.importorskip("tensorflow")
-
-from compat.tensorflow import gradient_registry  # noqa: E402
+from compat.tensorflow import gradient_registry
 
 CHECKED = "2.21.0"  # the version compat/tensorflow.py was checked against
 
