@@ -170,12 +170,34 @@ def test_a_signal_during_the_data_load_creates_no_study(tmp_path, signum):
 
 
 # Blocks in a journal write (the test holds the journal's lock) and reports how it ended.
+# It also says when it is blocked ("waiting": its first failed try to take the lock) and
+# each signal it receives ("signal"), so that the test acts on events, not on sleeps.
 WRITE_UNDER_SIGNALS = """
+import os
+import signal
 import sys
 from search import interrupt
 from storage import open_storage
 import optuna
 interrupt.install()
+handler = signal.getsignal(signal.SIGINT)
+
+def announced(signum, frame):
+    print("signal", flush=True)
+    handler(signum, frame)
+
+signal.signal(signal.SIGINT, announced)
+symlink, said = os.symlink, []
+
+def lock_try(*args, **kwargs):
+    try:
+        return symlink(*args, **kwargs)
+    except FileExistsError:
+        if not said:
+            said.append(print("waiting", flush=True))
+        raise
+
+os.symlink = lock_try
 storage = open_storage("journal:///" + sys.argv[1])
 study = optuna.create_study(storage=storage, study_name="s")
 if sys.argv[2] == "shielded":
@@ -205,11 +227,10 @@ def test_a_second_signal_never_cuts_a_storage_write(tmp_path, where, stored):
         lock.symlink_to(journal)  # another process is writing
         proc.stdin.write("go\n")
         proc.stdin.flush()
-        time.sleep(0.5)
-        proc.send_signal(signal.SIGINT)  # sets the flag
-        time.sleep(0.2)
-        proc.send_signal(signal.SIGINT)  # would stop at once
-        time.sleep(0.5)
+        assert proc.stdout.readline().strip() == "waiting"  # blocked inside the write
+        for _ in range(2):  # the first sets the flag, the second would stop at once
+            proc.send_signal(signal.SIGINT)
+            assert proc.stdout.readline().strip() == "signal"
         lock.unlink()  # the other writer is done
         assert proc.stdout.readline().strip() == "stopped"
     finally:
