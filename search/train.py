@@ -9,7 +9,8 @@ from __future__ import annotations
 import gc
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +23,7 @@ from search.config import TrainConfig
 from search.data import Splits
 from storage import records as R
 
+LOSS = "sparse_categorical_crossentropy"  # integer labels, a softmax output
 # "plateau": the learning rate is multiplied by this after half the stopping patience
 # without improvement, so a net gets a lower-rate phase before patience runs out.
 PLATEAU_FACTOR = 0.2
@@ -144,6 +146,16 @@ class EarlyStoppingAfter(keras.callbacks.EarlyStopping):
             self.model.stop_training = False
 
 
+def early_stopping(cfg: TrainConfig) -> EarlyStoppingAfter | None:
+    """``cfg``'s stopping rule on validation accuracy, restoring the best epoch (None: the
+    run trains all its epochs)."""
+    if cfg.stop != "converged":
+        return None
+    return EarlyStoppingAfter(
+        math.ceil(cfg.stop_after * cfg.epochs), monitor="val_accuracy", mode="max",
+        patience=cfg.patience, min_delta=cfg.min_delta, restore_best_weights=True)
+
+
 def _schedule_callbacks(cfg: TrainConfig) -> tuple[list[keras.callbacks.Callback],
                                                     keras.callbacks.EarlyStopping | None]:
     """Plateau decay and early stopping, both watching validation accuracy."""
@@ -152,16 +164,13 @@ def _schedule_callbacks(cfg: TrainConfig) -> tuple[list[keras.callbacks.Callback
         callbacks.append(keras.callbacks.ReduceLROnPlateau(
             monitor="val_accuracy", mode="max", factor=PLATEAU_FACTOR,
             patience=max(1, cfg.patience // 2), min_delta=cfg.min_delta))
-    stopper = None
-    if cfg.stop == "converged":
-        stopper = EarlyStoppingAfter(
-            math.ceil(cfg.stop_after * cfg.epochs), monitor="val_accuracy", mode="max",
-            patience=cfg.patience, min_delta=cfg.min_delta, restore_best_weights=True)
+    stopper = early_stopping(cfg)
+    if stopper is not None:
         callbacks.append(stopper)
     return callbacks, stopper
 
 
-def _optimizer(cfg: TrainConfig, steps_per_epoch: int) -> keras.optimizers.Optimizer:
+def optimizer(cfg: TrainConfig, steps_per_epoch: int) -> keras.optimizers.Optimizer:
     lr: Any = cfg.learning_rate
     if cfg.lr_schedule == "cosine":
         lr = keras.optimizers.schedules.CosineDecay(lr, decay_steps=cfg.epochs * steps_per_epoch)
@@ -172,12 +181,17 @@ def _optimizer(cfg: TrainConfig, steps_per_epoch: int) -> keras.optimizers.Optim
     return keras.optimizers.Adam(lr)
 
 
+def network(spec: spaces.ArchSpec, cfg: TrainConfig) -> keras.Model:
+    """The model ``train`` fits, not compiled: architecture plus input pipeline."""
+    return _with_input_pipeline(spaces.build(spec), cfg)
+
+
 def compiled_model(spec: spaces.ArchSpec, cfg: TrainConfig, train_size: int) -> keras.Model:
     """The model ``train`` fits: architecture plus input pipeline, compiled for ``cfg``."""
-    model = _with_input_pipeline(spaces.build(spec), cfg)
+    model = network(spec, cfg)
     model.compile(
-        optimizer=_optimizer(cfg, math.ceil(train_size / cfg.batch_size)),
-        loss="sparse_categorical_crossentropy",
+        optimizer=optimizer(cfg, math.ceil(train_size / cfg.batch_size)),
+        loss=LOSS,
         metrics=["accuracy"],
     )
     return model
@@ -203,6 +217,49 @@ def _forget_custom_gradients(keep: set[str]) -> None:
         _GRADIENTS.pop(name, None)
 
 
+@contextmanager
+def training_scope() -> Iterator[None]:
+    """One training's models: on leaving, their graphs, weights and traced gradient
+    functions are dropped. A long study builds hundreds of models in one process, so
+    memory stays flat."""
+    gradients_before = _custom_gradient_names()
+    try:
+        yield
+    finally:
+        keras.backend.clear_session()
+        _forget_custom_gradients(gradients_before)
+        gc.collect()
+
+
+def check_finite(losses: Sequence[float]) -> None:
+    """Raise TrainingDiverged at the first epoch whose training loss is NaN or infinite."""
+    for epoch, loss in enumerate(losses, start=1):
+        if not math.isfinite(loss):
+            raise TrainingDiverged(f"loss became {loss} in epoch {epoch}")
+
+
+def result_of(logs: Mapping[str, Sequence[float]], stopper: EarlyStoppingAfter | None,
+              test_accuracy: float, train_seconds: float, epoch_seconds: Sequence[float]
+              ) -> TrainResult:
+    """The TrainResult of a run whose per-epoch ``loss``, ``accuracy`` and ``val_accuracy``
+    are ``logs`` (rounded as stored), stopped and restored by ``stopper`` (if any)."""
+    curve = tuple(float(v) for v in logs["val_accuracy"])
+    # EarlyStopping restored the weights of its best epoch (0-based best_epoch).
+    best = stopper.best_epoch if stopper is not None else len(curve) - 1
+    return TrainResult(
+        val_accuracy=curve[best],
+        test_accuracy=test_accuracy,
+        val_curve=curve,
+        epochs=len(curve),
+        train_seconds=train_seconds,
+        best_epoch=best + 1,
+        converged=stopper is not None and stopper.stopped_epoch > 0,
+        train_accuracy=float(logs["accuracy"][best]),
+        train_loss=float(logs["loss"][best]),
+        epoch_seconds=tuple(epoch_seconds),
+    )
+
+
 def train(
     spec: spaces.ArchSpec,
     data: Splits,
@@ -217,8 +274,7 @@ def train(
     test evaluation see the restored best weights.
     """
     keras.utils.set_random_seed(seed)
-    gradients_before = _custom_gradient_names()
-    try:
+    with training_scope():
         model = compiled_model(spec, cfg, len(data.x_train))
         schedule, stopper = _schedule_callbacks(cfg)
         timer = EpochTimer()
@@ -234,30 +290,8 @@ def train(
                        *callbacks],
         )
         train_seconds = time.perf_counter() - start
-        logs = history.history
-        for epoch, loss in enumerate(logs["loss"], start=1):
-            if not math.isfinite(loss):
-                raise TrainingDiverged(f"loss became {loss} in epoch {epoch}")
-        curve = tuple(float(v) for v in logs["val_accuracy"])
-        # EarlyStopping restored the weights of its best epoch (0-based best_epoch).
-        best = stopper.best_epoch if stopper is not None else len(curve) - 1
+        check_finite(history.history["loss"])
         test = model.evaluate(data.x_test, data.y_test, batch_size=512, verbose=0,
                               return_dict=True, callbacks=list(callbacks))
-        return TrainResult(
-            val_accuracy=curve[best],
-            test_accuracy=R.metric(test["accuracy"]),
-            val_curve=curve,
-            epochs=len(curve),
-            train_seconds=train_seconds,
-            best_epoch=best + 1,
-            converged=stopper is not None and stopper.stopped_epoch > 0,
-            train_accuracy=float(logs["accuracy"][best]),
-            train_loss=float(logs["loss"][best]),
-            epoch_seconds=tuple(timer.seconds),
-        )
-    finally:
-        # A long study builds hundreds of models in one process: drop each graph and its
-        # weights before the next, so memory stays flat.
-        keras.backend.clear_session()
-        _forget_custom_gradients(gradients_before)
-        gc.collect()
+        return result_of(history.history, stopper, R.metric(test["accuracy"]), train_seconds,
+                         timer.seconds)
