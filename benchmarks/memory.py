@@ -5,7 +5,7 @@
 
 The trials run through the pipeline exactly as a ``search`` study does: an Optuna study
 (in memory, or a fresh SQLite file opened with ``storage.open_storage`` and
-``storage.studies.open_study``), ``search.runner.run_search`` and
+``storage.studies.open_study``), ``search.engines.optuna_search.run_search`` and
 ``search.objective.Objective``, on a stratified ``--samples`` subset of Fashion-MNIST.
 The space varies the CNN's width (8/16), depth (1/2) and dense head (0/32 units), sampled
 at random (seed 0), so consecutive trials build different graphs.
@@ -69,9 +69,9 @@ def run(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
 
     from search.config import TrainConfig
     from search.data import load_splits
+    from search.engines.optuna_search import run_search
     from search.objective import Objective
     from search.presets import StudySpec
-    from search.runner import run_search
     from spaces.space import Space
     from storage import open_storage
     from storage.studies import open_study

@@ -7,12 +7,12 @@
 Each (storage, mode, size) runs a fresh study of ``size`` trials with the project's own
 coordination code and a no-op objective in place of training:
 
-- ``grid``: ``search.runner.run_grid`` on a one-family grid of ``size`` cells x 1 seed:
+- ``grid``: ``search.engines.grid.run_grid`` on a one-family grid of ``size`` cells x 1 seed:
   it queues the units (``storage.claims.queue_missing``), claims each one
   (``storage.Claimer``), runs it under the heartbeat and tells the result (``execute``);
   random sampler, no pruner, as ``search.study`` sets up a grid.
-- ``search``: ``search.runner.run_search`` over the ``search`` preset's space with
-  ``study.ask()``, multivariate TPE with constant liar and the Hyperband pruner, as
+- ``search``: ``search.engines.optuna_search.run_search`` over the ``search`` preset's
+  space with ``study.ask()``, multivariate TPE with constant liar and the Hyperband pruner, as
   ``search.study`` sets up a search.
 
 The no-op objective writes what ``search.objective.Objective`` writes, minus the
@@ -249,7 +249,8 @@ def live_readers(url: str, name: str, folder: Path) -> Iterator[dict[str, int]]:
 
 def run_one(kind: str, mode: str, n: int, epochs: int, url: str, stamp: str,
             readers: str = "none") -> dict[str, Any]:
-    from search.runner import run_grid, run_search
+    from search.engines.grid import run_grid
+    from search.engines.optuna_search import run_search
     from storage import trial_records
     from storage.studies import open_study
 

@@ -23,10 +23,10 @@ each epoch's recorded seconds; a search stops at the budget, fixed before the ru
   steps 0, 1, ... (as ``KerasPruningCallback`` does); a pruned trial is told PRUNED; a
   complete one's value is its last epoch's validation accuracy (``search.objective``).
 - KerasTuner: a trial's score is the last epoch's validation accuracy
-  (``search.kt_engine``); a Hyperband round continued from its parent (``tuner/trial_id``)
-  keeps the parent's seed and is charged only its new epochs. The table's epoch m stands
-  for "parent's weights + m - k more epochs", which assumes the restarted optimizer
-  changes little.
+  (``search.engines.keras_tuner``); a Hyperband round continued from its parent
+  (``tuner/trial_id``) keeps the parent's seed and is charged only its new epochs. The
+  table's epoch m stands for "parent's weights + m - k more epochs", which assumes the
+  restarted optimizer changes little.
 
 What is measured, per searcher and repetition: the incumbent (the configuration the
 searcher would return: Optuna's best trial, KerasTuner's best trial) after each result,

@@ -18,8 +18,8 @@ Optuna contenders start trials until the budget is spent; a trial that ends past
 budget is not counted (its result would come after the budget). Epochs are those actually
 trained: a pruned trial counts the epochs it ran, a continued Hyperband round only its new
 epochs. All contenders train with ``search.train.train`` (Optuna through
-``search.objective.Objective``, KerasTuner through ``search.kt_engine``), seeds per trial
-as in those modules, repetitions with sampler/oracle seeds 1..R, contenders interleaved
+``search.objective.Objective``, KerasTuner through ``search.engines.keras_tuner``), seeds per
+trial as in those modules, repetitions with sampler/oracle seeds 1..R, contenders interleaved
 within each repetition so a load change on a shared machine hits all of them.
 
 **Default setting** (about 10 minutes on 2 idle CPU cores): Fashion-MNIST, stratified
@@ -47,7 +47,6 @@ import dataclasses
 import json
 import math
 import os
-import platform
 import statistics
 import sys
 import tempfile
@@ -62,7 +61,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np
 import optuna
 
-from benchmarks.throughput import cpu_model
+from benchmarks.throughput import machine_info, now, write_json
 from search import presets
 from search.data import Splits, load_splits
 from search.presets import StudySpec
@@ -137,7 +136,7 @@ def run_optuna(name: str, spec: StudySpec, data: Splits, seed: int, budget: int
 
 def run_kt(name: str, spec: StudySpec, data: Splits, seed: int, budget: int, out: Path
            ) -> optuna.Study:
-    from search.kt_engine import run_keras_tuner
+    from search.engines.keras_tuner import run_keras_tuner
 
     tuner = "hyperband" if name == "kt-hyperband" else "bayesian"
     if tuner == "bayesian":
@@ -334,7 +333,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.replot:
         return replot(args)
 
-    from search.kt_engine import hyperband_epochs
+    from search.engines.keras_tuner import hyperband_epochs
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
@@ -372,15 +371,13 @@ def main(argv: list[str] | None = None) -> int:
 
     print(f"\ntotal wall time {total:.0f} s")
     payload = {
+        "benchmark": "search_efficiency", "date": now(), "machine": machine_info(),
         "settings": {"space": args.space, "space_declaration": _space_data(spec.space),
                      "dataset": spec.dataset, "train_subset": len(data.y_train),
                      "val_size": len(data.y_val), "test_subset": len(data.y_test),
                      "epochs_per_full_trial": spec.train.epochs, "budget_epochs": budget,
                      "repetitions": args.repetitions, "target": args.target,
                      "train": spec.train.__dict__, "contenders": contenders},
-        "machine": {"host": platform.node(), "cpus": os.cpu_count(),
-                    "cpu_model": cpu_model(), "python": platform.python_version()},
-        "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
         "total_wall_seconds": round(total, 1),
         "runs": runs,
     }
@@ -394,8 +391,7 @@ def write_outputs(args: argparse.Namespace, payload: dict[str, Any], title: str)
     payload |= {"summary": summary, "verdict": verdict(summary)}
     payload["settings"]["target"] = args.target
     print("\n" + table(summary, args.target, budget) + "\n\n" + payload["verdict"])
-    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.json).write_text(json.dumps(payload, indent=1, default=str))
+    write_json(args.json, payload)
     fig = figure(runs, budget, args.target, title)
     Path(args.html).parent.mkdir(parents=True, exist_ok=True)
     fig.write_html(args.html, include_plotlyjs="cdn")
@@ -405,7 +401,7 @@ def write_outputs(args: argparse.Namespace, payload: dict[str, Any], title: str)
         png = args.png
     except Exception as exc:  # kaleido needs a Chrome; the HTML is always written
         png = f"not written ({type(exc).__name__}: {str(exc).splitlines()[0][:120]})"
-    print(f"wrote {args.json}, {args.html}, PNG: {png}")
+    print(f"wrote {args.html}, PNG: {png}")
 
 
 def _title(settings: dict[str, Any]) -> str:

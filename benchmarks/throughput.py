@@ -18,7 +18,7 @@ over ``--repeats``, default 3):
   ``perf_counter`` around the ``fit`` call: the same boundary as ``search.train.train``'s
   ``train_seconds`` (graph tracing in epoch 1 and per-epoch validation included).
 - ``pipeline_samples_per_s``: the same architecture and settings run as a trial of an
-  in-memory Optuna grid study through ``search.runner.run_grid`` (claim, heartbeat,
+  in-memory Optuna grid study through ``search.engines.grid.run_grid`` (claim, heartbeat,
   ``search.objective.Objective`` with its pruning callback, tell):
   ``epochs x train images / train_seconds`` as stored by the trial, i.e. only the ``fit``
   call; model building, cost counting, the test evaluation and storage writes outside
@@ -291,9 +291,9 @@ def pipeline_fit(name: str, cfg, data) -> dict[str, Any]:
     """The model as the only unit of an in-memory grid study, run by ``run_grid``."""
     import optuna
 
+    from search.engines.grid import run_grid
     from search.objective import Objective
     from search.presets import StudySpec
-    from search.runner import run_grid
     from spaces.space import Space
 
     family, knob, fixed = MODELS[name]

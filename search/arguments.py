@@ -6,7 +6,7 @@ import argparse
 from collections.abc import Callable, Mapping
 from typing import NoReturn
 
-from search import datasets, presets
+from search import datasets, engines, preset_files, presets
 
 
 class _Parser(argparse.ArgumentParser):
@@ -22,7 +22,7 @@ def build_parser(description: str, handlers: Mapping[str, Callable[[argparse.Nam
 
     run = sub.add_parser("run", help="run (or resume) a study from a preset")
     run.add_argument("--preset", default=presets.DEFAULT_PRESET,
-                     help=f"preset name ({', '.join(presets.available())}) or FILE.toml")
+                     help=f"preset name ({', '.join(preset_files.available())}) or FILE.toml")
     run.add_argument("--storage", help="storage URL (default: sqlite:///OUT/studies.db)")
     run.add_argument("--study-name", help="study name (default: PRESET-DATASET)")
     run.add_argument("--dataset", help=f"{datasets.choices()} (default: the preset's)")
@@ -43,7 +43,7 @@ def build_parser(description: str, handlers: Mapping[str, Callable[[argparse.Nam
     run.add_argument("--drop-queue", action="store_true",
                      help="grid: fail queued units this command does not ask for (e.g. the "
                           "extra seeds of an earlier, larger run)")
-    run.add_argument("--engine", choices=presets.ENGINES,
+    run.add_argument("--engine", choices=engines.names(),
                      help="who samples a search preset (default: optuna)")
     run.add_argument("--tuner", choices=presets.TUNERS,
                      help="KerasTuner's tuner with --engine keras-tuner (default: hyperband)")

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from search import datasets
+from search import datasets, validation
 from search.datasets import DataError, Raw
 from search.datasets.split import stratified_split, stratified_subset
 
@@ -100,11 +100,7 @@ def load_splits(
     """
     dataset = datasets.get(name)
     if train_subset is not None:
-        if isinstance(train_subset, bool) or not isinstance(train_subset, (int, np.integer)):
-            raise DataError(f"train_subset must be a positive integer, got {train_subset!r}")
-        if train_subset <= 0:
-            raise DataError(f"train_subset must be a positive integer, got {train_subset}")
-        train_subset = int(train_subset)
+        train_subset = validation.positive_int("train_subset", train_subset, DataError)
     raw = dataset.load(data_dir)
     return _load_cached(name, dataset.val_denominator, raw, int(split_seed), train_subset)
 

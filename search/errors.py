@@ -11,3 +11,7 @@ class ExportError(Exception):
 
 class ReportError(Exception):
     """Nothing to report (no completed trial) or the output folder is unusable."""
+
+
+class PresetError(ValueError):
+    """A preset is unknown or malformed, or a flag is out of range; one-line message."""

@@ -9,26 +9,28 @@ from __future__ import annotations
 
 import itertools
 import math
-import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
-from importlib import resources
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import optuna
 
-from search import datasets
+from search import datasets, validation
 from search.config import ConfigError, TrainConfig, split_values
 from search.environment import positive_number
+from search.errors import PresetError
+from search.preset_files import read
 from spaces import ArchSpec, SpecError, from_dict
 from spaces.errors import SizeError
 from spaces.space import Space, cell_key
 from storage.claims import Unit
 from storage.studies import check_study_name
 
+if TYPE_CHECKING:
+    from search.analysis import Rule
+
 MODES = ("grid", "search")
-ENGINES = ("optuna", "keras-tuner")
 TUNERS = ("hyperband", "bayesian", "random")
 SAMPLERS = ("tpe", "random")
 PRUNERS = ("hyperband", "median", "none")
@@ -43,10 +45,6 @@ MAX_PARAMS_ENV, MAX_ACTIVATION_ENV = "SEARCH_MAX_PARAMS", "SEARCH_MAX_ACTIVATION
 MAX_PARAMS_DEFAULT = 100_000_000  # 400 MB of float32 weights, 1.2 GB more with Adam's moments
 MAX_ACTIVATION_GB_DEFAULT = 8.0  # estimated layer outputs of one training batch (float32)
 CORNERS_MAX = 4096  # search spaces: at most this many value combinations are checked
-
-
-class PresetError(ValueError):
-    """A preset is unknown or malformed, or a flag is out of range; one-line message."""
 
 
 @dataclass(frozen=True)
@@ -95,6 +93,16 @@ class StudySpec:
     n_startup_trials: int | None = None
     min_resource: int | None = None
     reduction_factor: int | None = None
+    # A sequential grid's [sequential] table (search.analysis.allocation.Rule's settings):
+    # every cell starts with the rule's minimum seeds (``seeds``) and the grid adds seeds,
+    # up to the cap, only where a comparison is still open. None: a fixed number of seeds.
+    sequential: dict[str, Any] | None = None
+
+    def rule(self) -> Rule | None:
+        """The sequential-seeds rule, None for a grid of a fixed number of seeds."""
+        from search.analysis import rule_of  # NumPy and the analysis: not for --help
+
+        return None if self.sequential is None else rule_of(self.sequential)
 
     def over_budget(self, params: int) -> str | None:
         """Why an architecture of ``params`` parameters is not trained, or None."""
@@ -143,7 +151,8 @@ class StudySpec:
         return choices
 
     def identity(self) -> dict[str, Any]:
-        """What the study measures; budget settings (seeds, trials, timeout) may change."""
+        """What the study measures; budget settings (seeds, trials, timeout) may change, a
+        sequential grid's rule may not."""
         def space_data(s: Space) -> dict[str, Any]:
             return {"family": s.family, "fixed": dict(s.fixed),
                     "params": [p.__dict__ | {"choices": list(p.choices), "when": list(p.when)}
@@ -168,6 +177,8 @@ class StudySpec:
             **({"max_params": self.max_params} if self.max_params is not None else {}),
             **({"test_curve": True} if self.test_curve else {}),
             **{k: v for k in SEARCH_SETTINGS if (v := getattr(self, k)) is not None},
+            # The whole rule, defaults included: a resume with another rule is refused.
+            **({"sequential": asdict(rule)} if (rule := self.rule()) else {}),
         }
 
 
@@ -203,68 +214,19 @@ def make_pruner(spec: StudySpec) -> optuna.pruners.BasePruner:
                                           reduction_factor=spec.reduction_factor or 3)
 
 
-def available() -> list[str]:
-    """Names of the presets shipped in the package."""
-    folder = resources.files("search") / "presets"
-    return sorted(p.name.removesuffix(".toml") for p in folder.iterdir()
-                  if p.name.endswith(".toml"))
-
-
-def _read(name_or_file: str) -> tuple[str, dict[str, Any]]:
-    if name_or_file.endswith(".toml"):
-        path = Path(name_or_file)
-        if not path.is_file():
-            raise PresetError(f"preset file {name_or_file} does not exist")
-        try:
-            text, name = path.read_text(encoding="utf-8"), path.stem  # TOML is UTF-8
-        except UnicodeDecodeError as exc:
-            raise PresetError(f"preset {name_or_file} is not UTF-8 text, as TOML must be "
-                              f"(byte 0x{exc.object[exc.start]:02x} at offset {exc.start})"
-                              ) from None
-        except OSError as exc:
-            raise PresetError(f"cannot read preset {name_or_file}: {exc.strerror}") from None
-    else:
-        if name_or_file not in available():
-            raise PresetError(f"unknown preset {name_or_file!r}: choose one of "
-                              f"{', '.join(available())} or pass a FILE.toml")
-        text = (resources.files("search") / "presets" / f"{name_or_file}.toml").read_text()
-        name = name_or_file
-    try:
-        return name, tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise PresetError(f"preset {name_or_file} is not valid TOML: {exc}") from None
-    except RecursionError:  # tomllib parses nested arrays and tables recursively
-        raise PresetError(f"preset {name_or_file} nests arrays or tables too deeply to "
-                          "read") from None
-
-
 def _positive(name: str, value: Any, kind: type = int) -> Any:
+    """None (the key is unset), else a positive integer (a whole float such as 3.0 too) or,
+    with ``kind=float``, a positive number as a float."""
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or not (
-        math.isfinite(value) and value > 0 and (kind is float or int(value) == value)
-    ):
-        what = "a positive integer" if kind is int else "a positive number"
-        raise PresetError(f"{name} must be {what}, got {value!r}")
-    return kind(value)
-
-
-def _seed(name: str, value: Any) -> int:
-    """A seed NumPy accepts: a whole number from 0 to 2^63 - 1."""
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**63:
-        raise PresetError(f"{name} must be an integer from 0 to 2^63 - 1, got {value!r}")
-    return value
-
-
-def _flag(name: str, value: Any) -> bool:
-    if not isinstance(value, bool):
-        raise PresetError(f"{name} must be true or false, got {value!r}")
-    return value
+    if kind is float:
+        return float(validation.positive_number(name, value, PresetError))
+    return validation.positive_int(name, value, PresetError, floats=True)
 
 
 def load(name_or_file: str = DEFAULT_PRESET, **overrides: Any) -> StudySpec:
     """Read a preset and apply command-line overrides (None means 'keep the preset's')."""
-    name, raw = _read(name_or_file)
+    name, raw = read(name_or_file)
     overrides = {k: v for k, v in overrides.items() if v is not None}
     try:
         return _build(name, raw, overrides)
@@ -284,6 +246,8 @@ def _build(name: str, raw: dict[str, Any], overrides: dict[str, Any]) -> StudySp
             train_raw[key] = _positive(key, overrides.pop(key))
     grids = tuple(Space.parse(g) for g in raw.pop("grid", []))
     space = Space.parse(raw.pop("space")) if "space" in raw else None
+    sequential = _sequential(name, raw.pop("sequential", None),
+                             "seeds" in raw or "seeds" in overrides)
     known = {"description", "mode", "dataset", "seeds", "train_subset", "split_seed",
              "sampler", "pruner", "trials", "timeout", "engine", "tuner", "max_params",
              "test_curve", *SEARCH_SETTINGS}
@@ -297,11 +261,14 @@ def _build(name: str, raw: dict[str, Any], overrides: dict[str, Any]) -> StudySp
         mode=settings.get("mode", "grid"),
         dataset=settings.get("dataset", "fashion_mnist"),
         train=TrainConfig(**train_raw),
-        seeds=_positive("seeds", settings.get("seeds", 1)),
+        seeds=(_positive("seeds", settings.get("seeds", 1)) if sequential is None
+               else sequential[1].minimum),
         grids=grids,
         space=space,
         train_subset=_positive("train_subset", settings.get("train_subset")),
-        split_seed=_seed("split_seed", settings.get("split_seed", 0)),
+        split_seed=validation.int_between("split_seed", settings.get("split_seed", 0),
+                                          PresetError, 0, 2**63 - 1,
+                                          what="an integer from 0 to 2^63 - 1"),
         sampler=settings.get("sampler", "tpe"),
         pruner=settings.get("pruner", "hyperband"),
         trials=_positive("trials", settings.get("trials")),
@@ -314,25 +281,46 @@ def _build(name: str, raw: dict[str, Any], overrides: dict[str, Any]) -> StudySp
         engine=settings.get("engine", "optuna"),
         tuner=settings.get("tuner", "hyperband"),
         max_params=_positive("max_params", settings.get("max_params")),
-        test_curve=_flag("test_curve", settings.get("test_curve", False)),
+        test_curve=validation.boolean("test_curve", settings.get("test_curve", False),
+                                      PresetError),
         **{k: _positive(k, settings.get(k)) for k in SEARCH_SETTINGS},
+        sequential=None if sequential is None else sequential[0],
     )
     _check(spec)
     return spec
 
 
+def _sequential(name: str, table: Any, seeds: bool) -> tuple[dict[str, Any], Rule] | None:
+    """A preset's ``[sequential]`` table and its rule, checked now (None: no table). Its
+    seeds are the rule's: ``seeds`` (in the preset or ``--seeds``) is refused beside it."""
+    if table is None:
+        return None
+    from search.analysis import RuleError, rule_of
+
+    try:
+        rule = rule_of(table)
+    except RuleError as exc:
+        raise PresetError(f"preset {name}: [sequential] {exc}") from None
+    if seeds:
+        raise PresetError(f"preset {name}: a sequential grid's seeds are set by its "
+                          f"[sequential] table (minimum {rule.minimum}, cap {rule.cap}), "
+                          "not by seeds or --seeds")
+    return dict(table), rule
+
+
 def _check(spec: StudySpec) -> None:
     for label, value, allowed in (("mode", spec.mode, MODES),
                                   ("sampler", spec.sampler, SAMPLERS),
-                                  ("pruner", spec.pruner, PRUNERS),
-                                  ("engine", spec.engine, ENGINES), ("tuner", spec.tuner, TUNERS)):
+                                  ("pruner", spec.pruner, PRUNERS), ("tuner", spec.tuner, TUNERS)):
         if value not in allowed:
             raise PresetError(f"unknown {label} {value!r}: choose one of {', '.join(allowed)}")
-    if spec.reduction_factor is not None and spec.reduction_factor < 2:
-        raise PresetError(f"reduction_factor must be an integer >= 2, got {spec.reduction_factor}")
+    if spec.reduction_factor is not None:
+        validation.int_at_least("reduction_factor", spec.reduction_factor, PresetError, 2)
     if spec.min_resource is not None and spec.min_resource > spec.train.epochs:
         raise PresetError(f"min_resource ({spec.min_resource}) must not exceed the epochs "
                           f"({spec.train.epochs})")
+    if spec.mode != "grid" and spec.sequential is not None:
+        raise PresetError(f"preset {spec.preset}: [sequential] applies to grid presets")
     data = _dataset(spec)
     if spec.mode == "grid":
         if any(getattr(spec, k) is not None for k in SEARCH_SETTINGS):
@@ -346,9 +334,6 @@ def _check(spec: StudySpec) -> None:
         for cell in spec.cells():  # fail now, not in the middle of a study
             resolve(cell.space.family, cell.values, spec.train, data.input_shape,
                     data.num_classes)
-        if spec.engine == "keras-tuner":
-            raise PresetError(f"preset {spec.preset}: KerasTuner needs a search preset "
-                              "(a [space] table), not a grid")
     elif spec.space is None:
         raise PresetError(f"preset {spec.preset}: a search preset needs a [space] table")
     _check_size(spec, data)

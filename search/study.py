@@ -28,7 +28,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow is impor
 
 import optuna
 
-from search import arguments, interrupt, presets
+from search import arguments, engines, interrupt, presets
 from search.config import ConfigError, TrainConfig, epochs_text
 from search.data import DataError, load_splits
 from search.errors import ExportError, ReportError
@@ -45,7 +45,7 @@ from storage import (
     trial_records,
 )
 from storage.access import check_writable, reading_url
-from storage.backends import mask_secrets, remember_secrets
+from storage.masking import mask_secrets, remember_secrets
 from storage.records import spread_fit
 from storage.studies import (
     IDENTITY,
@@ -95,6 +95,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         train_subset=args.train_subset, batch_size=args.batch_size, storage=args.storage,
         study_name=args.study_name, out=args.out, engine=args.engine, tuner=args.tuner,
     )
+    engine = engines.for_spec(spec)  # e.g. KerasTuner on a grid: refused before any write
     _check_out(spec.out)
     url = spec.storage or default_url(spec.out)
     check_writable(url)
@@ -119,12 +120,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     from search.objective import Objective, grid_flops  # TensorFlow: only to train
     from search.progress import Progress
     from search.report import headline, training_images
-    from search.runner import run_grid, run_search
 
     grid = spec.mode == "grid"
     if grid:
-        print(f"grid: {len(spec.cells())} cells x {spec.seeds} seeds = {len(spec.units())} "
-              f"trials, {epochs_text(spec.train.__dict__)} each; completed ones are skipped")
+        rule = spec.rule()
+        seeds = (f"{spec.seeds} seeds = {len(spec.units())} trials" if rule is None else
+                 f"{rule.minimum} to {rule.cap} seeds (sequential: {len(spec.units())} "
+                 "trials to start)")
+        print(f"grid: {len(spec.cells())} cells x {seeds}, "
+              f"{epochs_text(spec.train.__dict__)} each; completed ones are skipped")
     flops = grid_flops(spec, data) if grid else {}
     progress = Progress(study, spec.train, len(data.x_train),
                         {c.key: spec.seeds for c in spec.cells()}, flops, trial_line,
@@ -132,16 +136,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     objective = Objective(spec, data, on_epoch=progress.epoch,
                           fit_verbose=2 if args.verbose else 0)
     start = time.monotonic()
+    context = engines.Context(data=data, objective=objective, report=progress.trial_done,
+                              created=created, drop_queue=args.drop_queue, cost=flops)
     try:
-        if grid:
-            ran = run_grid(study, storage, spec, objective, created, progress.trial_done,
-                           drop_queue=args.drop_queue, cost=flops)
-        elif spec.engine == "keras-tuner":
-            from search.kt_engine import run_keras_tuner
-
-            ran = run_keras_tuner(spec, data, study, spec.tuner, spec.out, progress.trial_done)
-        else:
-            ran = run_search(study, storage, spec, objective, progress.trial_done)
+        ran = engine.run(spec, storage, study, context)
     finally:
         progress.close()
     print(f"\nthis run: {ran} trial(s) in {time.monotonic() - start:.0f} s\n")
@@ -151,12 +149,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     if cells:
         json_path, _ = export(spec.name, spec.dataset, records, _export_dir(spec.out, spec.name))
         print(f"\nbest architecture: {json_path}")
-        analysis = analyze(records, images=training_images(spec.identity()))
+        analysis = analyze(records, images=training_images(spec.identity()), rule=spec.rule())
         print(wrap_headline(["", *headline(analysis)]))
     if spec.mode == "grid":
-        left = len(claims.open_units(study, spec.units()))
+        from search.engines.grid import asked  # a sequential grid's units grow with its plan
+
+        units = asked(spec, study)
+        left = len(claims.open_units(study, units))
         if left:
-            print(f"incomplete: {left} of {len(spec.units())} units not done (stopped by "
+            print(f"incomplete: {left} of {len(units)} units not done (stopped by "
                   "--timeout or --trials); run the same command to resume", file=sys.stderr)
             return EXIT_INCOMPLETE
     return 0
@@ -315,7 +316,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     optuna.logging.set_verbosity(optuna.logging.INFO if getattr(args, "verbose", False)
                                  else optuna.logging.WARNING)
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
-    # The runner beats for its trials itself (storage.heartbeat), outside Study.optimize.
+    # The engines beat for their trials themselves (storage.heartbeat), outside Study.optimize.
     warnings.filterwarnings("ignore", message="Heartbeat of storage is supposed to be used")
     remember_secrets(getattr(args, "storage", None))  # masked in every error line
     if (bad := _not_utf8(args)) is not None:
@@ -359,8 +360,8 @@ def _interrupted(command: str | None) -> str:
     """What an interrupted command left: a trial is said to be failed only if one was."""
     if command != "run":
         return "stopped"
-    runner = sys.modules.get("search.runner")
-    if runner is not None and runner.interrupted_trials:
+    execution = sys.modules.get("search.engines.execution")  # loaded by a run's engine
+    if execution is not None and execution.interrupted_trials:
         return "the running trial is marked FAIL; run the same command to resume"
     return "stopped, no trial was running; run the same command to resume"
 

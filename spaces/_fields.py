@@ -1,50 +1,50 @@
-"""Shared validation of spec fields, so every family words its errors the same way."""
+"""Spec fields checked as every family checks them: a refusal names the family
+(``cnn: width must be a positive integer, got 0``), the checks themselves are
+:mod:`search.validation`'s."""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
 from typing import Any
 
+from search import validation
 from spaces.errors import SizeError, SpecError
 
 ACTIVATIONS = ("relu", "tanh", "gelu", "elu")
 MAX_INT = 2**31 - 1  # TensorFlow's shapes and Keras' layer sizes are 32-bit
 
 
-def positive_int(family: str, name: str, value: Any) -> int:
-    """Return ``value`` as an int, or fail when it is not a positive whole number of at
-    most ``MAX_INT``."""
-    if isinstance(value, bool) or not isinstance(value, int | float) or not (
-        isinstance(value, int) or math.isfinite(value)) or int(value) != value:
-        raise SpecError(f"{family}: {name} must be a positive integer, got {value!r}")
-    if value <= 0:
-        raise SpecError(f"{family}: {name} must be a positive integer, got {value!r}")
+def capped(family: str, name: str, value: int) -> int:
+    """Refuse a size over ``MAX_INT`` with a SizeError (a limit, not a typo in the spec)."""
     if value > MAX_INT:
         raise SizeError(f"{family}: {name} must be at most {MAX_INT:,}, got {value:.3g}")
-    return int(value)
+    return value
+
+
+def positive_int(family: str, name: str, value: Any) -> int:
+    """``value`` as an int from 1 to ``MAX_INT`` (a whole float such as 32.0 too)."""
+    return capped(family, name, validation.positive_int(name, value, SpecError,
+                                                        prefix=f"{family}: ", floats=True))
+
+
+def non_negative_int(family: str, name: str, value: Any) -> int:
+    """``value`` as an int >= 0 (a count that may be none)."""
+    return validation.int_at_least(name, value, SpecError, 0, prefix=f"{family}: ")
 
 
 def choice(family: str, name: str, value: Any, allowed: Iterable[str]) -> str:
     """Return ``value`` when it is one of ``allowed``."""
-    allowed = tuple(allowed)
-    if value not in allowed:
-        raise SpecError(f"{family}: {name} must be one of {', '.join(allowed)}, got {value!r}")
-    return value
+    return validation.one_of(name, value, SpecError, allowed, prefix=f"{family}: ")
 
 
 def boolean(family: str, name: str, value: Any) -> bool:
     """A switch: exactly true or false (not 0, 1 or a string)."""
-    if not isinstance(value, bool):
-        raise SpecError(f"{family}: {name} must be true or false, got {value!r}")
-    return value
+    return validation.boolean(name, value, SpecError, prefix=f"{family}: ")
 
 
 def fraction(family: str, name: str, value: Any) -> float:
     """A dropout-like rate in [0, 1)."""
-    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < 1:
-        raise SpecError(f"{family}: {name} must be a number in [0, 1), got {value!r}")
-    return float(value)
+    return validation.fraction(name, value, SpecError, prefix=f"{family}: ")
 
 
 def int_tuple(family: str, name: str, value: Any) -> tuple[int, ...]:

@@ -17,6 +17,7 @@ import math
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from search import validation
 from spaces import _fields as f
 from spaces._base import BN_MOMENTUM, SpecBase
 from spaces.errors import SizeError, SpecError
@@ -56,9 +57,7 @@ def max_depth(input_shape: tuple[int, int, int]) -> int:
 def check_growth(family: str, width: int, depth: int, growth: Any) -> float:
     """``growth`` (the factor each block multiplies the filters by) as a finite float >= 1
     whose last block keeps at most ``MAX_INT`` filters."""
-    if isinstance(growth, bool) or not isinstance(growth, int | float) or not (
-            isinstance(growth, int) or math.isfinite(growth)) or growth < 1:
-        raise SpecError(f"{family}: growth must be a finite number >= 1, got {growth!r}")
+    validation.at_least("growth", growth, SpecError, 1, prefix=f"{family}: ")
     try:
         growth = float(growth)
         last = width * growth ** (depth - 1)
@@ -133,13 +132,8 @@ class CNNSpec(SpecBase):
         f.choice(fam, "pooling", self.pooling, ("max", "avg"))
         f.boolean(fam, "batch_norm", self.batch_norm)
         set_(self, "dropout", f.fraction(fam, "dropout", self.dropout))
-        if isinstance(self.dense_units, bool) or not isinstance(self.dense_units, int):
-            raise SpecError(f"cnn: dense_units must be an integer >= 0, got {self.dense_units!r}")
-        if self.dense_units < 0:
-            raise SpecError(f"cnn: dense_units must be an integer >= 0, got {self.dense_units!r}")
-        if self.dense_units > f.MAX_INT:
-            raise SizeError(f"cnn: dense_units must be at most {f.MAX_INT:,}, got "
-                            f"{self.dense_units:.3g}")
+        set_(self, "dense_units", f.capped(fam, "dense_units",
+                                          f.non_negative_int(fam, "dense_units", self.dense_units)))
         set_(self, "num_classes", f.positive_int(fam, "num_classes", self.num_classes))
 
     def block_filters(self) -> tuple[int, ...]:

@@ -32,10 +32,8 @@ class LeNetSpec(SpecBase):
     def __post_init__(self) -> None:
         fam = self.family
         object.__setattr__(self, "kernel", f.positive_int(fam, "kernel", self.kernel))
-        if isinstance(self.extra_convs, bool) or not isinstance(self.extra_convs, int):
-            raise SpecError(f"lenet: extra_convs must be an integer >= 0, got {self.extra_convs!r}")
-        if self.extra_convs < 0:
-            raise SpecError(f"lenet: extra_convs must be an integer >= 0, got {self.extra_convs!r}")
+        object.__setattr__(self, "extra_convs",
+                           f.non_negative_int(fam, "extra_convs", self.extra_convs))
         f.choice(fam, "activation", self.activation, f.ACTIVATIONS)
         object.__setattr__(self, "input_shape", f.shape3(fam, self.input_shape))
         classes = f.positive_int(fam, "num_classes", self.num_classes)

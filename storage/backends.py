@@ -22,25 +22,12 @@ from sqlalchemy.exc import ArgumentError
 
 from storage.errors import StorageError, StorageURLError
 from storage.filesystems import network_filesystem_warning
-from storage.journal import is_journal, open_journal
-from storage.masking import host_as_written, mask_secrets, mask_url, remember_secrets
+from storage.journal import open_journal
+from storage.masking import host_as_written, mask_url, remember_secrets
 from storage.retry import ResilientStorage, open_rdb
-from storage.settings import grace_seconds, heartbeat_seconds
+from storage.settings import grace_seconds
 from storage.sqlite import SQLiteStorage, check_sqlite_file, serialized, sqlite_options
 from storage.urls import URL_FORMS, is_journal_url, missing_file, sqlite_path, sqlite_read_only
-
-# Imported from here by search/study.py, search/runner.py and tests/search/test_bad_input.py;
-# new code imports them from the module that defines them.
-__all__ = [
-    "StorageError",
-    "StorageURLError",
-    "grace_seconds",
-    "heartbeat_seconds",
-    "is_journal",
-    "mask_secrets",
-    "open_storage",
-    "remember_secrets",
-]
 
 
 def open_storage(url: str, *, create: bool = True,

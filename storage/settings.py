@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 
+from search import validation
 from storage.errors import StorageError
 
 HEARTBEAT_ENV, GRACE_ENV = "SEARCH_HEARTBEAT_SECONDS", "SEARCH_GRACE_SECONDS"
@@ -17,10 +18,8 @@ BEATS = {"database": ("10", "30"), "journal": ("60", "180")}
 
 
 def _seconds(name: str, default: str) -> int:
-    text = os.environ.get(name, default)
-    if not text.isdigit() or int(text) <= 0:
-        raise StorageError(f"{name} must be a positive whole number of seconds, got {text!r}")
-    return int(text)
+    return validation.positive_whole_text(name, os.environ.get(name, default), StorageError,
+                                          "seconds")
 
 
 def heartbeat_seconds(journal: bool = False) -> int:

@@ -17,9 +17,9 @@ from typing import Any
 import optuna
 
 from storage.errors import StorageError
+from storage.records import VAL_ACCURACY
 
 IDENTITY = "identity"
-METRIC = "val_accuracy"  # every study of this project maximizes validation accuracy
 QUEUED = "queued"
 JOIN_WAIT_SECONDS = 60.0
 POLL_SECONDS = 0.5
@@ -87,7 +87,7 @@ def open_study(
         study = optuna.create_study(storage=storage, study_name=name, direction=direction,
                                     sampler=sampler, pruner=pruner)
         # The dashboard and Optuna's plots then say what the objective is.
-        study.set_metric_names([METRIC])
+        study.set_metric_names([VAL_ACCURACY])
         study.set_user_attr(IDENTITY, _canonical(identity))
         return study, True
     except optuna.exceptions.DuplicatedStudyError:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import glob
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -87,3 +88,12 @@ def postgres_url(postgres_server, request) -> str:
         conn.execute(sqlalchemy.text(f'CREATE DATABASE "{name}"'))
     engine.dispose()
     return f"{postgres_server.prefix}/{name}"
+
+
+@pytest.fixture
+def own_signals() -> Iterator[None]:
+    """``main`` routes SIGINT and SIGTERM through its own handler: give pytest back its own."""
+    kept = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    yield
+    for s, handler in kept.items():
+        signal.signal(s, handler)

@@ -10,15 +10,15 @@ import numpy as np
 from search.datasets._base import DataError, Dataset, Raw, Source, UnknownDatasetError
 from search.datasets.split import train_count
 
-_DATASETS: dict[str, Dataset] = {}
+DATASETS: dict[str, Dataset] = {}
 _SOURCES: dict[str, Source] = {}
 
 
 def register(dataset: Dataset) -> Dataset:
     """Make ``dataset`` known by its name (a second registration of a name is a bug)."""
-    if dataset.name in _DATASETS or ":" in dataset.name:
+    if dataset.name in DATASETS or ":" in dataset.name:
         raise ValueError(f"dataset name {dataset.name!r} is taken or holds ':'")
-    _DATASETS[dataset.name] = dataset
+    DATASETS[dataset.name] = dataset
     return dataset
 
 
@@ -32,12 +32,12 @@ def register_source(source: Source) -> Source:
 
 def names() -> tuple[str, ...]:
     """The registered datasets, in registration order."""
-    return tuple(_DATASETS)
+    return tuple(DATASETS)
 
 
 def choices() -> str:
     """What ``--dataset`` accepts, for help and error messages."""
-    return ", ".join([*_DATASETS, *(f"{p}:PATH" for p in _SOURCES)])
+    return ", ".join([*DATASETS, *(f"{p}:PATH" for p in _SOURCES)])
 
 
 def _source(name: str) -> tuple[Source, str]:
@@ -63,8 +63,8 @@ def get(name: str) -> Dataset:
     validated here, once per process, so a bad file is refused before a study is touched.
     Raises UnknownDatasetError for a name that is neither, DataError for unusable data.
     """
-    if name in _DATASETS:
-        return _DATASETS[name]
+    if name in DATASETS:
+        return DATASETS[name]
     source, path = _source(name)
     raw = _read(source.prefix, path)
     counts = np.bincount(raw.y_train, minlength=raw.num_classes)
@@ -80,8 +80,8 @@ def train_images(name: str) -> int | None:
     data; None when the name is unknown or the data cannot be read here (a study made on
     another machine).
     """
-    if name in _DATASETS:
-        return _DATASETS[name].train_images
+    if name in DATASETS:
+        return DATASETS[name].train_images
     try:
         source, path = _source(name)
         return train_count(source.train_counts(path), source.val_denominator)

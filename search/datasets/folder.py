@@ -16,6 +16,7 @@ import os
 
 import numpy as np
 
+from compat.tensorflow import import_quietly
 from search.datasets import _user
 from search.datasets._base import DataError, Raw, Source, check_cap, max_data_bytes, shape_text
 from search.datasets._registry import register_source
@@ -104,7 +105,7 @@ def _header(file: str, data: bytes) -> tuple[int, int, bool]:
 
 
 def _decode(file: str, data: bytes, channels: int) -> np.ndarray:
-    import tensorflow as tf  # slow, and only decoding needs it
+    tf = import_quietly()  # slow, and only decoding needs it
 
     try:
         return tf.io.decode_image(data, channels=channels, expand_animations=False).numpy()

@@ -2,6 +2,8 @@
 
     run_keras_tuner(spec, data, study, "hyperband" | "bayesian" | "random", out, report)
 
+(:func:`run`, the entry ``search.engines`` registers, passes ``spec.tuner`` and ``spec.out``.)
+
 How it fits together, and why:
 
 - **One space.** :class:`SpaceHyperModel` declares ``spec.space`` through
@@ -52,7 +54,7 @@ import json
 import math
 import time
 import warnings
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -60,13 +62,15 @@ from typing import Any
 import keras
 import keras_tuner
 import optuna
-from optuna.trial import FrozenTrial, TrialState
+from optuna.trial import TrialState
 
 import spaces
 from search import presets
 from search.config import TrainConfig
 from search.data import Splits
-from search.presets import TUNERS, PresetError, StudySpec
+from search.engines import Context, Report
+from search.errors import PresetError
+from search.presets import TUNERS, StudySpec
 from search.train import StopOnSignal, TrainResult, compiled_model, train
 from spaces.kt import hyperparameters, varying
 from spaces.space import Space, cell_key
@@ -80,8 +84,6 @@ DEFAULT_MAX_TRIALS = 10
 MAX_CONSECUTIVE_OVER_BUDGET = 50  # failed trials in a row (over max_params) KerasTuner allows
 DEFAULT_SEED = 1  # KerasTuner treats seed 0 as "pick one at random"
 MARKER = "engine.json"
-
-Report = Callable[[FrozenTrial], None]
 
 
 class KerasTunerError(PresetError):
@@ -120,9 +122,7 @@ class SpaceHyperModel(keras_tuner.HyperModel):
 
     def __init__(self, spec: StudySpec, data: Splits) -> None:
         super().__init__(name=f"{spec.name}-hypermodel")
-        if spec.space is None:
-            raise KerasTunerError(f"preset {spec.preset}: KerasTuner needs a search preset "
-                                  "(a [space] table), not a grid")
+        assert spec.space is not None  # search.engines refuses a grid for this engine
         self.spec = spec
         self.space = spec.space
         self.data = data
@@ -351,6 +351,13 @@ def _check_marker(folder: Path, settings: dict[str, Any]) -> None:
         marker.write_text(json.dumps(settings))
 
 
+def run(spec: StudySpec, storage: optuna.storages.BaseStorage, study: optuna.Study,
+        context: Context) -> int:
+    """The engine's entry (``search.engines``): :func:`run_keras_tuner` with the spec's
+    tuner and folder; trials are stored through the study, so ``storage`` is not used."""
+    return run_keras_tuner(spec, context.data, study, spec.tuner, spec.out, context.report)
+
+
 def run_keras_tuner(spec: StudySpec, data: Splits, study: optuna.Study, tuner: str, out: Path,
                     report: Report, *, seed: int = DEFAULT_SEED) -> int:
     """Search ``spec.space`` with KerasTuner; return the number of trials newly recorded.
@@ -362,9 +369,6 @@ def run_keras_tuner(spec: StudySpec, data: Splits, study: optuna.Study, tuner: s
     """
     if tuner not in TUNERS:
         raise KerasTunerError(f"unknown tuner {tuner!r}: choose one of {', '.join(TUNERS)}")
-    if spec.space is None:
-        raise KerasTunerError(f"preset {spec.preset}: KerasTuner needs a search preset "
-                              "(a [space] table), not a grid")
     folder = project_dir(out, study.study_name)
     settings = {"tuner": tuner, "seed": seed, "max_epochs": spec.train.epochs,
                 "max_trials": None if tuner == "hyperband" else

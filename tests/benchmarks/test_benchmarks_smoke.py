@@ -203,15 +203,14 @@ def test_epoch_time_measures_the_default_cells_and_predicts_the_grid(tmp_path):
 @pytest.mark.slow
 def test_search_efficiency_runs_every_contender_on_a_one_epoch_budget(tmp_path):
     outputs = ["--html", str(tmp_path / "s.html"), "--png", str(tmp_path / "s.png")]
-    data = run_script("search_efficiency.py", "--train-subset", "100", "--test-subset", "50",
-                      "--epochs", "1", "--repetitions", "1", "--target", "0", *outputs,
-                      out=tmp_path / "s.json", timeout=600)
+    data = run_benchmark("search_efficiency.py", "--train-subset", "100", "--test-subset",
+                         "50", "--epochs", "1", "--repetitions", "1", "--target", "0", *outputs,
+                         out=tmp_path / "s.json", timeout=600)
     contenders = ["optuna-tpe-hyperband", "optuna-random-median", "kt-hyperband",
                   "kt-bayesian"]
     settings = data["settings"]
     assert settings["contenders"] == contenders and settings["budget_epochs"] == 1
     assert settings["train_subset"] == 100 and settings["test_subset"] == 50
-    assert set(data["machine"]) >= {"cpu_model", "python"} and data["date"]
     assert list(data["runs"]) == list(data["summary"]) == contenders
     for name in contenders:
         [run] = data["runs"][name]
@@ -224,7 +223,7 @@ def test_search_efficiency_runs_every_contender_on_a_one_epoch_budget(tmp_path):
     assert (tmp_path / "s.html").is_file()
 
     # --replot re-summarizes the same runs for another target, without training.
-    again = run_script("search_efficiency.py", "--replot", str(tmp_path / "s.json"),
-                       "--target", "1.01", *outputs, out=tmp_path / "r.json")
+    again = run_benchmark("search_efficiency.py", "--replot", str(tmp_path / "s.json"),
+                          "--target", "1.01", *outputs, out=tmp_path / "r.json")
     assert again["runs"] == data["runs"] and again["settings"]["target"] == 1.01
     assert {s["reached_target"] for s in again["summary"].values()} == {"0/1"}

@@ -577,7 +577,7 @@ def test_the_cli_streams_mask_every_password_piece_the_process_has_seen():
     """What reaches stdout and stderr (a driver's message, a warning, a traceback) passes
     through search.study._Masked, which the CLI puts around both streams."""
     from search.study import _Masked
-    from storage.backends import remember_secrets
+    from storage.masking import remember_secrets
 
     remember_secrets("postgresql://user:pa@ssw0rd-1@127.0.0.1:1/db")
     out = io.StringIO()
@@ -601,7 +601,7 @@ def test_optunas_log_lines_pass_through_the_mask_too():
     """Optuna's handler holds the stderr of its import; the CLI re-points it."""
     code = ("import sys, optuna\n"
             "from search import study\n"
-            "from storage.backends import remember_secrets\n"
+            "from storage.masking import remember_secrets\n"
             "remember_secrets('postgresql://u:hunter2-pw@h/db')\n"
             "study._mask_streams()\n"
             "optuna.logging.get_logger('optuna.x').warning('failed: hunter2-pw')\n")

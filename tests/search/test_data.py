@@ -134,7 +134,7 @@ def test_the_users_npz_is_split_like_any_dataset(tmp_path: Path) -> None:
 
 def test_a_dataset_registered_by_a_test_loads_with_its_own_shape_and_classes(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(_registry, "_DATASETS", dict(_registry._DATASETS))  # undone after
+    monkeypatch.setattr(_registry, "DATASETS", dict(_registry.DATASETS))  # undone after
     rng = np.random.default_rng(0)
     x = rng.integers(0, 256, (40, 8, 6, 2), dtype=np.uint8)
     y = (np.arange(40) % 4).astype(np.int32)

@@ -1,5 +1,6 @@
-"""A family is one registration: a family declared inside the test (tests/spaces/tiny.py:
-its spec, its plan and ``register(Family(...))``, no other edit) runs through a real study,
+"""A family and a dataset are one registration each: a family declared inside the test
+(tests/spaces/tiny.py: its spec, its plan and ``register(Family(...))``) and a dataset
+registered here (``register(Dataset(...))``), no other edit, run through a real study,
 ``report`` and ``export`` of the command line, in this process (a registration lives in the
 process that makes it)."""
 
@@ -8,16 +9,18 @@ from __future__ import annotations
 import csv
 import io
 import json
-import signal
-from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import optuna
 import pytest
 from optuna.trial import TrialState
 
+from search import datasets
 from search import study as cli
-from tests.search.datasets.make import npz
+from search.datasets import _registry
+from search.datasets.split import train_count
+from tests.search.datasets.make import arrays
 from tests.spaces.tiny import registered  # noqa: F401  (a fixture)
 
 PRESET = ('mode = "grid"\nseeds = 1\n[train]\nepochs = 1\nbatch_size = 8\n'
@@ -26,24 +29,27 @@ PRESET = ('mode = "grid"\nseeds = 1\n[train]\nepochs = 1\nbatch_size = 8\n'
 
 
 @pytest.fixture
-def own_signals() -> Iterator[None]:
-    """``main`` routes SIGINT and SIGTERM through its own handler: give pytest back its own."""
-    kept = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
-    yield
-    for s, handler in kept.items():
-        signal.signal(s, handler)
+def blobs(monkeypatch: pytest.MonkeyPatch) -> datasets.Dataset:
+    """A 12x12 grey, 3-class dataset, registered for one test (the registry is restored)."""
+    monkeypatch.setattr(_registry, "DATASETS", dict(_registry.DATASETS))
+    a = {k: v[..., None] if k.startswith("x") else v.astype(np.int32)
+         for k, v in arrays(channels=None).items()}
+    raw = datasets.Raw(a["x_train"], a["y_train"], a["x_test"], a["y_test"], 3, "generated")
+    return datasets.register(datasets.Dataset(
+        "blobs", (12, 12, 1), 3, train_images=train_count(np.bincount(raw.y_train), 4),
+        val_denominator=4, load=lambda data_dir: raw))
 
 
 @pytest.mark.slow
 @pytest.mark.trains
-@pytest.mark.usefixtures("registered", "own_signals")
-def test_a_family_registered_in_the_test_runs_through_a_study_report_and_export(
+@pytest.mark.usefixtures("registered", "blobs", "own_signals")
+def test_a_family_and_a_dataset_registered_in_the_test_run_through_a_study_report_and_export(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    preset, data = tmp_path / "tiny.toml", npz(tmp_path / "mine.npz")  # 12x12, 3 classes
+    preset = tmp_path / "tiny.toml"
     preset.write_text(PRESET)
     url, out = f"sqlite:///{tmp_path}/s.db", tmp_path / "out"
     where = ["--study-name", "mine", "--storage", url, "--out", str(out)]
-    assert cli.main(["run", "--preset", str(preset), "--dataset", f"npz:{data}", *where]) == 0
+    assert cli.main(["run", "--preset", str(preset), "--dataset", "blobs", *where]) == 0
     trials = optuna.load_study(study_name="mine", storage=url).trials
     assert [t.state for t in trials] == [TrialState.COMPLETE] * 5
     archs = [json.loads(t.user_attrs["arch"]) for t in trials]
@@ -63,6 +69,7 @@ def test_a_family_registered_in_the_test_runs_through_a_study_report_and_export(
     assert cli.main(["export", *where]) == 0
     best = json.loads((out / "mine" / "best_architecture.json").read_text())
     assert best["family"] in ("tiny", "dense") and best["arch"]["input_shape"] == [12, 12, 1]
+    assert best["dataset"] == "blobs" and best["arch"]["num_classes"] == 3
     page = (out / "mine" / "best_architecture.md").read_text()
     assert "| predictions (Dense) | (None, 3) |" in page  # the layer table, from the plan
     capsys.readouterr()

@@ -39,6 +39,15 @@ def _mixed_sizes(t: Path) -> str:
     return f"folder:{root}"
 
 
+def _corrupted(t: Path) -> str:
+    """A folder whose one PNG is cut short: only decoding finds it, after TensorFlow's
+    import, which must not add its log lines to the one-line error."""
+    root = folder(t / "f")
+    image = root / "train" / "dog" / "2.png"
+    image.write_bytes(image.read_bytes()[:40])
+    return f"folder:{root}"
+
+
 def _without(split: str) -> Callable[[Path], str]:
     def make(t: Path) -> str:
         root = folder(t / "f")
@@ -55,6 +64,10 @@ CASES = {
     "label out of range": (lambda t: f"npz:{npz(t / 'd.npz', y_test=np.arange(6))}", {}, 1,
                            "y_test holds label 5, out of range 0..2"),
     "mixed image sizes": (_mixed_sizes, {}, 1, "images differ in size"),
+    # TensorFlow's log level as the CLI sets it when the user has not (this process may
+    # hold JAX's "1", set when Keras was imported here).
+    "a corrupted image": (_corrupted, {"TF_CPP_MIN_LOG_LEVEL": "2"}, 1,
+                          "train/dog/2.png: a corrupted image"),
     "missing train/": (_without("train"), {}, 1, "no train/ folder"),
     "missing test/": (_without("test"), {}, 1, "no test/ folder"),
     "over the cap": (lambda t: f"npz:{npz(t / 'd.npz')}", {"SEARCH_MAX_DATA_GB": "1e-6"}, 1,

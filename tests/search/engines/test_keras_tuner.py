@@ -14,7 +14,7 @@ import pytest
 
 from search import presets
 from search.data import load_splits
-from search.kt_engine import (
+from search.engines.keras_tuner import (
     ENGINE,
     KerasTunerError,
     hyperband_epochs,
