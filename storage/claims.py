@@ -90,11 +90,23 @@ def drop(storage: optuna.storages.BaseStorage, trials: Iterable[optuna.trial.Fro
     return dropped
 
 
+def _settled(trials: Iterable[optuna.trial.FrozenTrial]) -> set[tuple[Any, Any]]:
+    return {_key(t) for t in trials
+            if t.state == TrialState.COMPLETE or t.user_attrs.get(FINAL_FAILURE)}
+
+
 def open_units(study: optuna.Study, units: Iterable[Unit]) -> list[Unit]:
     """Units not settled yet: no COMPLETE trial and no final failure (queued or running)."""
-    settled = {_key(t) for t in study.get_trials(deepcopy=False)
-               if t.state == TrialState.COMPLETE or t.user_attrs.get(FINAL_FAILURE)}
+    settled = _settled(study.get_trials(deepcopy=False))
     return [u for u in units if u.key not in settled]
+
+
+def busy(study: optuna.Study, units: Iterable[Unit]) -> list[Unit]:
+    """Units not settled that have a waiting or running trial: of units queued only once
+    asked for (a sequential grid's), those in play, not those never asked for."""
+    trials = study.get_trials(deepcopy=False)
+    live = {_key(t) for t in trials if t.state in (TrialState.WAITING, TrialState.RUNNING)}
+    return [u for u in units if u.key in live - _settled(trials)]
 
 
 class Claimer:

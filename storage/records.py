@@ -2,7 +2,7 @@
 
 This module is the schema of what a trial stores. Every user-attr name is a constant
 below, and :func:`write` is the one function that stores them, used by the objective, the
-KerasTuner engine and the benchmarks (claims, the runner and the heartbeat write only a
+KerasTuner engine and the benchmarks (claims, engines.execution and the heartbeat write only a
 reason or a mark). Readers (console, analysis, report, export) read through
 :func:`attrs` or :func:`to_record`, which also read trials stored under older names. A new
 field is added here, once. A report can be made on another machine from the same database.
@@ -39,7 +39,7 @@ TEST_CURVE = "test_curve"  # per epoch test accuracy, only where the study asks 
 # journal file (~110 bytes besides its value), and only analysis and reports read these.
 FIT = "fit"
 FIT_KEYS = (BEST_EPOCH, CONVERGED, TRAIN_ACCURACY, TRAIN_LOSS, EPOCH_SECONDS, TEST_CURVE)
-# KerasTuner's own bookkeeping (search/kt_engine.py): its trial id, tuner, and for a
+# KerasTuner's own bookkeeping (search/engines/keras_tuner.py): its trial id, tuner, and for a
 # continued Hyperband round the parent trial and the epoch it continues from.
 KT_TRIAL_ID, KT_TUNER = "kt_trial_id", "kt_tuner"
 KT_PARENT_TRIAL_ID, KT_INITIAL_EPOCH = "kt_parent_trial_id", "kt_initial_epoch"
@@ -205,6 +205,7 @@ class TrialRecord:
     train_loss: float | None = None
     epoch_seconds: tuple[float, ...] = ()
     test_curve: tuple[float, ...] = ()
+    final_failure: bool = False  # failed for good: the same seed would fail again
 
     @property
     def complete(self) -> bool:
@@ -239,6 +240,7 @@ def to_record(trial: optuna.trial.FrozenTrial) -> TrialRecord:
         train_loss=a.get(TRAIN_LOSS),
         epoch_seconds=tuple(a.get(EPOCH_SECONDS, ())),
         test_curve=tuple(a.get(TEST_CURVE, ())),
+        final_failure=trial.state.name == "FAIL" and bool(a.get(FINAL_FAILURE)),
     )
 
 

@@ -8,6 +8,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from search.analysis.allocation import Rule
 from search.analysis.cells import (
     SIZES,
     CellStats,
@@ -39,6 +40,7 @@ from search.analysis.effects import (
 from search.analysis.estimates import Sensitivity, named_estimates, sensitivity
 from search.analysis.fits import ScalingFit, scaling_fits
 from search.analysis.runs import PREMATURE_RULE, SCHEDULE_RULE, PrematureStop, premature_stops
+from search.analysis.sequential import SeedPlan, seed_plan
 from search.stats import CONFIDENCE
 from spaces import declared
 from storage import TrialRecord
@@ -54,7 +56,8 @@ class Analysis:
     ``premature`` the premature stops (kept in every estimate) and ``sensitivity`` every
     effect, step and interaction again without them; ``unmatched`` the dense cells with no
     CNN within ``match_tolerance`` x, ``crossovers`` the bracketed sign changes of CNN minus
-    dense.
+    dense. ``sequential`` is where a sequential grid's comparisons stand and the seeds its
+    rule spent (None for a fixed number of seeds).
     """
 
     cells: tuple[CellStats, ...]
@@ -75,6 +78,7 @@ class Analysis:
     unmatched: tuple[tuple[str, str], ...] = ()  # (dense cell, params/flops) with no pair
     match_tolerance: float = MATCH_TOLERANCE
     crossovers: tuple[Crossover, ...] = ()
+    sequential: SeedPlan | None = None
 
     def pooled(self, axis: str, against: str | None = None) -> list[Effect]:
         """The pooled effects along the ``width`` or ``depth`` axis of the studied families,
@@ -193,6 +197,8 @@ class Analysis:
                      + "; a fit's floor c is the floor of this training budget and design, "
                      "not an irreducible error",
         }
+        if self.sequential is not None:  # absent otherwise: other studies' files unchanged
+            data["sequential"] = self.sequential.to_dict()
         return _json_safe(data)
 
 
@@ -216,11 +222,12 @@ def _json_safe(value: Any) -> Any:
 
 
 def analyze(records: Iterable[TrialRecord], images: int | None = None,
-            tolerance: float = MATCH_TOLERANCE) -> Analysis:
+            tolerance: float = MATCH_TOLERANCE, rule: Rule | None = None) -> Analysis:
     """Cells, effects (per knob step and per doubling of parameters and FLOPs), depth steps,
     interactions, scaling fits, CNN-vs-dense pairs within ``tolerance`` x in size, the
     compute frontier, incomplete cells, premature stops and every estimate again without
-    them; ``images`` (training images per epoch) scales the compute."""
+    them; ``images`` (training images per epoch) scales the compute. With a sequential
+    grid's ``rule`` (:func:`study_rule`), also where its comparisons stand."""
     records = list(records)
     cells = cell_stats(records)
     incomplete, n_cells = incomplete_cells(records)
@@ -247,4 +254,5 @@ def analyze(records: Iterable[TrialRecord], images: int | None = None,
         per_size=tuple(per_size), steps=tuple(steps), premature=tuple(premature),
         sensitivity=tuple(sensitivity(full, reduced)),
         unmatched=tuple(unmatched_dense(cells, tolerance)), match_tolerance=tolerance,
-        crossovers=tuple(crossovers(cells, comparisons)))
+        crossovers=tuple(crossovers(cells, comparisons)),
+        sequential=None if rule is None else seed_plan(records, rule, tolerance=tolerance))

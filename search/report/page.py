@@ -18,7 +18,8 @@ ERROR_SINK = "js-errors"  # the page writes any JavaScript error here, so a test
 
 def page_html(title: str, analysis: Analysis, setup: Setup, figures: Sequence[Figure],
               lines: Sequence[str]) -> str:
-    """One self-contained page: the Set-up first, then the headline, figures and tables;
+    """One self-contained page: the Set-up first, then the headline, figures and tables (a
+    table with nothing to show, e.g. a fixed grid's sequential seeds, is left out);
     Plotly's JavaScript is inlined with the first figure."""
     sections = []
     for i, f in enumerate(figures):
@@ -41,7 +42,7 @@ td,th{{border:1px solid #ccc;padding:2px 6px;text-align:right}} #{ERROR_SINK}{{c
 <section id="setup"><h2>Set-up</h2><ul>{facts}</ul></section>
 <ul>{items}</ul>
 {"".join(sections)}
-{"".join(f"<section><h2>{markup(t)}</h2>{table(analysis)}</section>"
-         for t, table in TABLES)}
+{"".join(f"<section><h2>{markup(t)}</h2>{body}</section>"
+         for t, table in TABLES if (body := table(analysis)))}
 </body></html>
 """

@@ -174,12 +174,14 @@ def headline_fits(analysis: Analysis, against: str = "params") -> list[ScalingFi
 def headline(analysis: Analysis, budget: str | None = None) -> list[str]:
     """The lines the CLI prints after ``report`` and a ``scaling`` run; the first two name
     the training budget (``budget`` describes the images, e.g. "50,000 training images")
-    and how many cells had not converged."""
+    and how many cells had not converged; a sequential grid's third says what its rule
+    spent and decided."""
     if not analysis.cells:
         return ["no completed trial yet"]
     best = best_cell(analysis.cells)
     lines = [f"budget: {budget_text(analysis, budget)}",
              f"convergence: {convergence_text(analysis)}",
+             *([analysis.sequential.summary()] if analysis.sequential else []),
              f"best cell (by validation): {cell_text(best)}, {ci_text(best.test, fmt='.1f')}"]
     lines += [f"{knob} effect: {effect_line(analysis, e)}"
               for knob in ("width", "depth") for e in analysis.pooled(knob)]

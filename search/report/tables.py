@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import asdict
 
 from search.analysis import (
     PREMATURE_RULE,
@@ -143,6 +144,34 @@ def _interactions_table(analysis: Analysis) -> str:
                        for i in analysis.interactions))
 
 
+def _sequential_table(analysis: Analysis) -> str:
+    """A sequential grid's seeds per cell and why, and where each comparison stands;
+    empty for a grid of a fixed number of seeds."""
+    plan = analysis.sequential
+    if plan is None:
+        return ""
+    rule = plan.rule
+    settings = ", ".join(f"{k} {v}" for k, v in asdict(rule).items())
+    summary = plan.summary()
+    intro = markup(f"{summary[0].upper()}{summary[1:]}. Rule: {settings}. A comparison asks "
+                   "for the seeds of its next look in both cells while it is open; its "
+                   "interval is at the rule's confidence per look (docs/method.md, Sequential "
+                   "seeds).")
+
+    def why(cell: str) -> str:
+        return "; ".join(f"{c.kind} {c.a} - {c.b}: {c.state} at {c.seeds} seeds"
+                         for c in plan.why(cell)) or "the minimum every cell starts with"
+    cells = html_table(("cell", "seeds", "why"),
+                       ((cell, n, why(cell)) for cell, n in plan.seeds.items()))
+    contrasts = html_table(
+        ("comparison", "a", "b", "metric", "state", "seeds", "a - b", "interval"),
+        ((c.kind, c.a, c.b, c.metric, c.state, c.seeds, _gap(c.difference.mean),
+          "—" if math.isnan(c.difference.low)
+          else f"[{pp(c.difference.low)}, {pp(c.difference.high)}]")
+         for c in plan.contrasts))
+    return f"<p>{intro}</p>{cells}{contrasts}"
+
+
 def _frontier_table(analysis: Analysis) -> str:
     return html_table(("training FLOPs", "cell", "epoch", "val accuracy"),
                       ((f"{p.compute:.3g}", p.cell, p.epoch, f"{p.val:.4f}")
@@ -163,4 +192,5 @@ TABLES = (
     ("CNN vs dense at matched parameters and FLOPs (paired t, Holm-adjusted)",
      _comparisons_table),
     ("Training-compute frontier", _frontier_table),
+    ("Sequential seeds: seeds per cell and why, and every comparison", _sequential_table),
 )

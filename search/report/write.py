@@ -9,7 +9,7 @@ from pathlib import Path
 
 import optuna
 
-from search.analysis import analyze
+from search.analysis import RuleError, analyze, study_rule
 from search.errors import ReportError
 from search.files import write_atomically
 from search.report.figures import scaling_figures
@@ -47,7 +47,12 @@ def write_report(study: optuna.Study, out: Path, *, png: bool = False,
     trials = study.get_trials(deepcopy=False)  # fetched once: records and Set-up share them
     records = [to_record(t) for t in trials]
     identity = json.loads(study.user_attrs.get(IDENTITY, "{}"))
-    analysis = analyze(records, images=training_images(identity))
+    try:
+        rule = study_rule(identity)  # a sequential grid's: where its comparisons stand
+    except RuleError as exc:
+        raise ReportError(f"study {study.study_name!r}: its sequential rule cannot be read: "
+                          f"{exc}") from None
+    analysis = analyze(records, images=training_images(identity), rule=rule)
     if not analysis.cells:
         raise ReportError(f"study {study.study_name!r} has no completed trial to report")
     setup = study_setup(trials, records, analysis, identity.get("dataset"))
