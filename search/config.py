@@ -6,10 +6,11 @@ settings (``--help``, preset validation, ``list``, ``report``) start without Ten
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any
+
+from search import validation
 
 OPTIMIZERS = ("adam", "adamw", "sgd")
 SCHEDULES = ("constant", "cosine", "plateau")
@@ -21,10 +22,6 @@ SCALINGS = ("unit", "symmetric")
 # Far beyond any sensible study, and small enough for TensorFlow's int64 step counters.
 MAX_EPOCHS = 10_000
 MAX_BATCH_SIZE = 65_536
-
-
-def _finite(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 class ConfigError(ValueError):
@@ -43,6 +40,12 @@ class TrainConfig:
     train before patience may end it (0.5: no stop in the first half of the schedule), so
     that a plateau early in a cosine schedule cannot end a run its siblings go on to win;
     the best epoch is still taken over all epochs run.
+
+    ``label_smoothing`` moves that share of each target's probability from its class to
+    all classes equally (the loss stops rewarding ever more confident outputs);
+    ``erasing`` is the probability that a training image has a random rectangle replaced
+    by noise (random erasing, Zhong et al. 2017). Both regularise training only: at 0 the
+    loss and the input pipeline are the ones used before they existed.
     """
 
     epochs: int = 3
@@ -57,29 +60,24 @@ class TrainConfig:
     patience: int = 4
     min_delta: float = 0.0
     stop_after: float = 0.0
+    label_smoothing: float = 0.0
+    erasing: float = 0.0
 
     def __post_init__(self) -> None:
         for name, most in (("epochs", MAX_EPOCHS), ("batch_size", MAX_BATCH_SIZE),
                            ("patience", MAX_EPOCHS)):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= most:
-                raise ConfigError(f"{name} must be an integer from 1 to {most:,}, got {value!r}")
-        if not _finite(self.learning_rate) or not self.learning_rate > 0:
-            raise ConfigError(f"learning_rate must be a finite number > 0, "
-                              f"got {self.learning_rate!r}")
-        if not _finite(self.weight_decay) or self.weight_decay < 0:
-            raise ConfigError(f"weight_decay must be a finite number >= 0, "
-                              f"got {self.weight_decay!r}")
-        if not isinstance(self.min_delta, int | float) or not 0 <= self.min_delta < 1:
-            raise ConfigError(f"min_delta must be in [0, 1), got {self.min_delta!r}")
-        if not _finite(self.stop_after) or not 0 <= self.stop_after <= 1:
-            raise ConfigError(f"stop_after must be a number from 0 to 1, got {self.stop_after!r}")
+            value = validation.int_between(name, getattr(self, name), ConfigError, 1, most)
+            object.__setattr__(self, name, value)  # a NumPy int stored as the int it is
+        validation.above("learning_rate", self.learning_rate, ConfigError, 0)
+        validation.at_least("weight_decay", self.weight_decay, ConfigError, 0)
+        validation.fraction("min_delta", self.min_delta, ConfigError, what="in [0, 1)")
+        validation.between("stop_after", self.stop_after, ConfigError, 0, 1)
+        validation.fraction("label_smoothing", self.label_smoothing, ConfigError)
+        validation.between("erasing", self.erasing, ConfigError, 0, 1)
         for name, allowed in (("optimizer", OPTIMIZERS), ("lr_schedule", SCHEDULES),
                               ("stop", STOPS),
                               ("augment", AUGMENTS), ("input_scaling", SCALINGS)):
-            if getattr(self, name) not in allowed:
-                raise ConfigError(f"{name} must be one of {', '.join(allowed)}, "
-                                  f"got {getattr(self, name)!r}")
+            validation.one_of(name, getattr(self, name), ConfigError, allowed)
 
 
 def epochs_text(train: Mapping[str, Any] | None) -> str:

@@ -24,7 +24,6 @@ import spaces
 from search.config import TrainConfig
 from search.data import Splits
 from search.train import (
-    LOSS,
     EarlyStoppingAfter,
     EpochTimer,
     RoundMetrics,
@@ -32,6 +31,7 @@ from search.train import (
     TrainResult,
     check_finite,
     early_stopping,
+    loss,
     network,
     optimizer,
     result_of,
@@ -78,7 +78,7 @@ def fused_model(arch: spaces.ArchSpec, cfg: TrainConfig, seeds: Sequence[int],
     model = keras.Model(inputs, [m(x) for m, x in zip(members, inputs, strict=True)],
                         name="fused")
     model.compile(optimizer=optimizer(cfg, math.ceil(train_size / cfg.batch_size)),
-                  loss={m.name: LOSS for m in members},
+                  loss={m.name: loss(cfg) for m in members},
                   metrics={m.name: ["accuracy"] for m in members})
     return model, members
 

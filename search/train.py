@@ -67,6 +67,30 @@ class TrainResult:
     epoch_seconds: tuple[float, ...] = ()
 
 
+class SmoothedSparseCrossentropy(keras.losses.Loss):
+    """Cross-entropy of integer labels against one-hot targets smoothed by
+    ``label_smoothing`` (Keras' CategoricalCrossentropy rule: ``(1 - s) * one_hot + s / k``).
+
+    Keras' sparse loss has no smoothing; one-hot labels in the data would change every
+    split and the accuracy metric, so the labels stay integers and are expanded here.
+    """
+
+    def __init__(self, label_smoothing: float) -> None:
+        super().__init__(name="smoothed_sparse_crossentropy")
+        self.label_smoothing = label_smoothing
+
+    def call(self, y_true: Any, y_pred: Any) -> Any:
+        labels = keras.ops.cast(keras.ops.reshape(y_true, (-1,)), "int32")
+        targets = keras.ops.one_hot(labels, keras.ops.shape(y_pred)[-1])
+        return keras.losses.categorical_crossentropy(targets, y_pred,
+                                                     label_smoothing=self.label_smoothing)
+
+
+def loss(cfg: TrainConfig) -> str | keras.losses.Loss:
+    """``cfg``'s training loss; without smoothing, exactly Keras' sparse cross-entropy."""
+    return SmoothedSparseCrossentropy(cfg.label_smoothing) if cfg.label_smoothing else LOSS
+
+
 def _with_input_pipeline(body: keras.Model, cfg: TrainConfig) -> keras.Model:
     """Prepend scaling and augmentation as layers: they run on-graph, only while training."""
     pre: list[keras.layers.Layer] = []
@@ -76,6 +100,12 @@ def _with_input_pipeline(body: keras.Model, cfg: TrainConfig) -> keras.Model:
         pre.append(keras.layers.RandomFlip("horizontal", name="augment_flip"))
     if "shift" in cfg.augment:
         pre.append(keras.layers.RandomTranslation(0.1, 0.1, name="augment_shift"))
+    if cfg.erasing:
+        # Noise clipped to the images' range after scaling; factor (p, p): Keras samples
+        # each image's probability from that interval, so every image has exactly p.
+        low = -1.0 if cfg.input_scaling == "symmetric" else 0.0
+        pre.append(keras.layers.RandomErasing(factor=(cfg.erasing, cfg.erasing),
+                                              value_range=(low, 1.0), name="augment_erasing"))
     if not pre:
         return body
     return keras.Sequential([keras.Input(body.input_shape[1:]), *pre, body], name=body.name)
@@ -191,7 +221,7 @@ def compiled_model(spec: spaces.ArchSpec, cfg: TrainConfig, train_size: int) -> 
     model = network(spec, cfg)
     model.compile(
         optimizer=optimizer(cfg, math.ceil(train_size / cfg.batch_size)),
-        loss=LOSS,
+        loss=loss(cfg),
         metrics=["accuracy"],
     )
     return model

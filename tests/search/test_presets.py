@@ -8,7 +8,7 @@ import optuna
 import pytest
 
 import spaces
-from search import presets
+from search import preset_files, presets
 from search.config import TrainConfig
 from search.presets import PresetError
 from storage import open_storage
@@ -19,8 +19,8 @@ REPO = Path(__file__).resolve().parents[2]
 def test_every_shipped_preset_loads():
     shipped = {"scaling", "scaling-converged", "scaling-converged-wide", "search",
                "seed-replication"}
-    assert shipped <= set(presets.available())
-    for name in presets.available():
+    assert shipped <= set(preset_files.available())
+    for name in preset_files.available():
         spec = presets.load(name)
         assert spec.mode in ("grid", "search")
 
@@ -134,6 +134,50 @@ def test_the_retrain_preset_is_the_cpu_searchs_best_trial_as_it_trained():
     assert spec.seeds >= 3 and spec.mode == "grid" and spec.train_subset is None
 
 
+def test_the_94_search_halves_on_epochs_over_all_images_and_prunes_nets_over_a_million():
+    spec = presets.load("search-94")
+    assert (spec.mode, spec.train_subset, spec.max_params) == ("search", None, 1_000_000)
+    assert (spec.train.epochs, spec.train.lr_schedule) == (40, "cosine")
+    pruner = presets.make_pruner(spec)
+    assert isinstance(pruner, optuna.pruners.HyperbandPruner)
+    assert (pruner._min_resource, pruner._max_resource, pruner._reduction_factor) == (8, 40, 3)
+    # Uniform draws through the Optuna adapter: the space is not cut to fit the budget;
+    # max_params prunes what is over it before training, as in every search preset.
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    trained, over = [], 0
+    for _ in range(300):
+        values = spec.space.values(spec.space.suggest(study.ask()))
+        arch, train = presets.resolve("cnn", values, spec.train, (28, 28, 1))
+        params = spaces.cost(arch).params
+        if spec.over_budget(params):
+            over += 1
+            assert params > 1_000_000
+        else:
+            trained.append((arch, train, params))
+    assert 0.05 < over / 300 < 0.35  # "about a fifth", as the preset says
+    assert all(a.family == "cnn" and a.batch_norm for a, _, _ in trained)  # plain, no resnet
+    assert max(p for _, _, p in trained) > 800_000  # the budget binds where it matters
+    assert {a.convs_per_block for a, _, _ in trained} == {1, 2}
+    assert {a.depth for a, _, _ in trained} == {3, 4}
+    assert all("flip" in t.augment for _, t, _ in trained)
+    assert max(t.erasing for _, t, _ in trained) > 0.4
+    assert max(t.label_smoothing for _, t, _ in trained) > 0.15
+
+
+def test_the_94_retrain_trains_a_point_of_the_search_as_the_search_trains_it():
+    search, retrain = presets.load("search-94"), presets.load("search-94-retrain")
+    [cell] = retrain.cells()
+    assert retrain.train == search.train
+    assert retrain.seeds >= 3 and retrain.mode == "grid" and retrain.train_subset is None
+    values = cell.values
+    assert {k: values[k] for k in search.space.fixed} == dict(search.space.fixed)
+    for p in search.space.params:
+        value = values[p.name]
+        assert value in p.choices if p.kind == "choice" else p.low <= value <= p.high, p.name
+    arch, _ = presets.resolve("cnn", values, retrain.train, (28, 28, 1))
+    assert spaces.cost(arch).params <= search.max_params
+
+
 def test_preset_file(tmp_path):
     path = tmp_path / "mine.toml"
     path.write_text('mode = "grid"\n[[grid]]\nfamily = "dense"\nparams = { units = [8] }\n')
@@ -173,6 +217,10 @@ def test_bad_presets_and_flags(preset, overrides, message):
         ('mode = "grid"\n[[grid]]\nfamily = "transformer"\n', "unknown family"),
         ('mode = "grid"\n[train]\noptimizer = "lbfgs"\n[[grid]]\nfamily = "dense"\n',
          "optimizer must be one of"),
+        ('mode = "grid"\n[train]\nlabel_smoothing = 1.0\n[[grid]]\nfamily = "dense"\n',
+         "label_smoothing must be a number in [0, 1), got 1.0"),
+        ('mode = "grid"\n[[grid]]\nfamily = "dense"\nparams = { erasing = [0.5, 2] }\n',
+         "erasing must be a number from 0 to 1, got 2"),
         ('mode = "grid"\n[[grid]]\nfamily = "dense"\nparams = { units = [8] }\n'
          '[[grid]]\nfamily = "dense"\nparams = { units = [8] }\n', "appear twice"),
     ],

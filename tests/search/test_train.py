@@ -9,7 +9,7 @@ import pytest
 import spaces
 from search.config import ConfigError, TrainConfig, split_values
 from search.data import load_splits
-from search.train import TrainingDiverged, train
+from search.train import TrainingDiverged, compiled_model, network, train
 
 
 @pytest.fixture(scope="module")
@@ -172,11 +172,71 @@ def test_values_split_into_architecture_and_training():
      ({"patience": 0}, "patience must be an integer from 1 to 10,000"),
      ({"stop_after": 1.5}, "stop_after must be a number from 0 to 1"),
      ({"stop_after": float("nan")}, "stop_after must be a number from 0 to 1"),
-     ({"min_delta": -0.1}, "min_delta must be in")],
+     ({"min_delta": -0.1}, "min_delta must be in"),
+     ({"label_smoothing": 1.0}, "label_smoothing must be a number in"),
+     ({"label_smoothing": float("nan")}, "label_smoothing must be a number in"),
+     ({"erasing": 1.5}, "erasing must be a number from 0 to 1, got 1.5"),
+     ({"erasing": True}, "erasing must be a number from 0 to 1, got True")],
 )
 def test_bad_training_settings(fields, message):
     with pytest.raises(ConfigError, match=message):
         TrainConfig(**fields)
+
+
+def test_label_smoothing_raises_the_loss_of_a_confident_correct_prediction():
+    spec = spaces.from_dict({"family": "dense", "units": 8})
+    labels = np.array([0, 3, 7])
+    confident = np.full((3, 10), 0.001, np.float32)
+    confident[np.arange(3), labels] = 0.991
+
+    def compiled_loss(cfg):
+        model = compiled_model(spec, cfg, train_size=300)
+        return model.loss, float(model.compute_loss(y=labels, y_pred=confident))
+
+    loss, plain = compiled_loss(TrainConfig())
+    assert loss == "sparse_categorical_crossentropy"  # the path studies ran before smoothing
+    assert plain == pytest.approx(-math.log(0.991), rel=1e-4)
+    # Smoothed by 0.1 over 10 classes: target 0.91 on the true class, 0.01 on each other.
+    _, smoothed = compiled_loss(TrainConfig(label_smoothing=0.1))
+    assert smoothed == pytest.approx(-(0.91 * math.log(0.991) + 0.09 * math.log(0.001)),
+                                     rel=1e-4)
+    assert smoothed > 50 * plain
+
+
+def test_erasing_hits_each_training_image_with_its_probability_and_no_evaluated_one():
+    keras.utils.set_random_seed(0)
+    model = network(spaces.from_dict({"family": "dense", "units": 8}),
+                    TrainConfig(erasing=0.5))
+    pipeline = keras.Sequential(model.layers[:-1])  # everything before the architecture
+    images = np.random.default_rng(0).uniform(0.1, 1.0, (2000, 28, 28, 1)).astype(np.float32)
+    erased = np.any(np.asarray(pipeline(images, training=True)) != images, axis=(1, 2, 3))
+    # Keras' RandomErasing(factor=0.5) would erase a quarter (a probability drawn from [0, 0.5]).
+    assert 0.45 < erased.mean() < 0.55
+    np.testing.assert_array_equal(np.asarray(pipeline(images, training=False)), images)
+
+
+class _Predictions(keras.callbacks.Callback):
+    """Validation predictions of the trained model and of its architecture alone."""
+
+    def __init__(self, x):
+        super().__init__()
+        self.x, self.model_out, self.body_out = x, None, None
+
+    def on_train_end(self, logs=None):
+        self.model_out = self.model.predict(self.x, verbose=0)
+        self.body_out = self.model.layers[-1].predict(self.x, verbose=0)
+
+
+@pytest.mark.trains
+def test_erasing_changes_what_training_sees_and_nothing_validation_or_test_see(small):
+    spec = spaces.from_dict({"family": "dense", "units": 16})
+    plain = train(spec, small, TrainConfig(epochs=1, batch_size=50), seed=0)
+    probe = _Predictions(small.x_val)
+    erased = train(spec, small, TrainConfig(epochs=1, batch_size=50, erasing=1.0), seed=0,
+                   callbacks=[probe])
+    # Same seed, same initial weights and batches: only erased training images differ.
+    assert erased.train_loss != plain.train_loss
+    np.testing.assert_array_equal(probe.model_out, probe.body_out)
 
 
 @pytest.mark.trains
