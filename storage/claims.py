@@ -22,7 +22,16 @@ from optuna.exceptions import UpdateFinishedTrialError
 from optuna.trial import TrialState
 
 from compat.optuna import trial_id as id_of
-from storage.records import CELL, DROPPED, DUPLICATE_OF, FAIL_REASON, FINAL_FAILURE, SEED
+from storage.records import (
+    CELL,
+    DROPPED,
+    DUPLICATE_OF,
+    FAIL_REASON,
+    FINAL_FAILURE,
+    SEED,
+    write,
+    write_by_id,
+)
 
 LIVE = (TrialState.WAITING, TrialState.RUNNING, TrialState.COMPLETE)
 
@@ -83,7 +92,7 @@ def drop(storage: optuna.storages.BaseStorage, trials: Iterable[optuna.trial.Fro
             # worker claimed meanwhile is left to it, never failed under its feet.
             if not storage.set_trial_state_values(id_of(t), TrialState.RUNNING):
                 continue
-            storage.set_trial_user_attr(id_of(t), FAIL_REASON, DROPPED)
+            write_by_id(storage, id_of(t), {FAIL_REASON: DROPPED})
             dropped += storage.set_trial_state_values(id_of(t), TrialState.FAIL)
         except UpdateFinishedTrialError:
             continue  # claimed and finished by a worker in the meantime
@@ -177,7 +186,7 @@ class Claimer:
                 trial = optuna.Trial(self.study, id_of(waiting))
                 twin = self._earlier_twin(waiting)
                 if twin is not None:
-                    trial.set_user_attr(DUPLICATE_OF, twin)
+                    write(trial, {DUPLICATE_OF: twin})
                     self.study.tell(trial, state=TrialState.PRUNED)
                     continue
                 return trial

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import platform
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -123,11 +123,23 @@ def write(trial: Attributed, values: Mapping[str, Any]) -> None:
     the schema allows: ``FIT_KEYS`` go into one attr (merged with what it holds), defaults
     and values the trial already holds (a queued unit's cell and seed) are not written,
     and JSON objects are stored as compact JSON text."""
+    _store(trial.user_attrs, values, trial.set_user_attr)
+
+
+def write_by_id(storage: optuna.storages.BaseStorage, trial_id: int,
+                values: Mapping[str, Any]) -> None:
+    """:func:`write` for a trial this process holds no ``Trial`` of (another worker's: a
+    stale or dropped unit), through the storage."""
+    _store(storage.get_trial(trial_id).user_attrs, values,
+           lambda key, value: storage.set_trial_user_attr(trial_id, key, value))
+
+
+def _store(held: Mapping[str, Any], values: Mapping[str, Any],
+           set_attr: Callable[[str, Any], None]) -> None:
     unknown = sorted(set(values) - KEYS)
     if unknown:
         raise KeyError(f"not stored by the trial schema (storage/records.py): "
                        f"{', '.join(unknown)}")
-    held = trial.user_attrs
     out = {k: v for k, v in values.items()
            if k not in FIT_KEYS and not (k in _DEFAULTS and v == _DEFAULTS[k])}
     fit = {k: values[k] for k in FIT_KEYS if k in values}
@@ -136,7 +148,7 @@ def write(trial: Attributed, values: Mapping[str, Any]) -> None:
     for key, value in out.items():
         value = json.dumps(value, separators=(",", ":")) if key in _JSON else value
         if held.get(key) != value:
-            trial.set_user_attr(key, value)
+            set_attr(key, value)
 
 
 # --------------------------------------------------------------------------- reading

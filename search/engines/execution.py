@@ -65,9 +65,8 @@ def execute(study: optuna.Study, storage: optuna.storages.BaseStorage, trial: op
 def _end_failed(study: optuna.Study, trial: optuna.Trial, reason: str, final: bool) -> None:
     with interrupt.shielded():  # the reason and the FAIL state are stored together
         try:
-            trial.set_user_attr(records.FAIL_REASON, reason)
-            if final:
-                trial.set_user_attr(records.FINAL_FAILURE, True)  # the same seed fails again
+            records.write(trial, {records.FAIL_REASON: reason,  # the same seed fails again:
+                                  **({records.FINAL_FAILURE: True} if final else {})})
         except optuna.exceptions.UpdateFinishedTrialError:
             return
         study.tell(trial, state=TrialState.FAIL, skip_if_finished=True)
