@@ -25,9 +25,13 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-_STOP = threading.Event()
-# Signal handlers run in the main thread, between its bytecodes: plain module state is enough.
-_shield = {"depth": 0, "pending": False, "immediate": False}
+# Signal handlers run in the main thread, between its bytecodes: plain module state is
+# enough, and it must stay lock-free. A handler can run inside code that holds a lock (a
+# threading.Event's set or wait, or a first handler's): taking that lock again from the
+# handler would deadlock the worker on a quick second Ctrl-C (found by
+# tests/search/test_interrupt.py), so "stop" is a plain flag and sleep() polls it.
+_shield = {"depth": 0, "pending": False, "immediate": False, "stop": False}
+_POLL_SECONDS = 0.05  # how soon sleep() notices a stop request
 # The storage methods that write (BaseStorage's, and the RDB heartbeat's).
 WRITES = ("create_new_study", "delete_study", "set_study_user_attr", "set_study_system_attr",
           "create_new_trial", "set_trial_param", "set_trial_state_values",
@@ -36,13 +40,12 @@ WRITES = ("create_new_study", "delete_study", "set_study_user_attr", "set_study_
 
 
 def _handle(signum: int, frame: Any) -> None:
-    if _STOP.is_set() or _shield["immediate"]:
-        _STOP.set()
+    asked_before, _shield["stop"] = _shield["stop"], True
+    if asked_before or _shield["immediate"]:
         if _shield["depth"]:
             _shield["pending"] = True  # raised when the write in progress has finished
             return
         raise KeyboardInterrupt  # asked twice (or a command that stops at once): stop now
-    _STOP.set()
 
 
 @contextlib.contextmanager
@@ -71,7 +74,7 @@ def install(immediate: bool = False) -> None:
 
 def stopped() -> bool:
     """Whether a stop was requested."""
-    return _STOP.is_set()
+    return _shield["stop"]
 
 
 def _shielding(method: Callable[..., Any]) -> Callable[..., Any]:
@@ -101,7 +104,7 @@ def shield_writes(storage: Any) -> Any:
 
 def check() -> None:
     """Raise KeyboardInterrupt if a stop was requested, even if its first raise was lost."""
-    if _STOP.is_set():
+    if _shield["stop"]:
         raise KeyboardInterrupt
 
 
@@ -113,5 +116,7 @@ def sleep(seconds: float) -> None:
     if threading.current_thread() is not threading.main_thread():
         time.sleep(seconds)
         return
-    _STOP.wait(seconds)
+    end = time.monotonic() + seconds
+    while not _shield["stop"] and (left := end - time.monotonic()) > 0:
+        time.sleep(min(left, _POLL_SECONDS))
     check()
