@@ -49,36 +49,33 @@ def build_parser(description: str, handlers: Mapping[str, Callable[[argparse.Nam
                      help="KerasTuner's tuner with --engine keras-tuner (default: hyperband)")
     run.set_defaults(func=handlers["run"])
 
-    lst = sub.add_parser("list", help="list the studies in a storage")
-    lst.add_argument("--storage")
-    lst.add_argument("--out", default="runs")
+    # Where the study commands find a store (and, below, a study in it): argparse parents.
+    store = argparse.ArgumentParser(add_help=False)
+    store.add_argument("--storage")
+    store.add_argument("--out", default="runs")
+    study = argparse.ArgumentParser(add_help=False, parents=[store])
+    study.add_argument("--study-name", required=True)
+
+    lst = sub.add_parser("list", parents=[store], help="list the studies in a storage")
     lst.set_defaults(func=handlers["list"])
 
-    show = sub.add_parser("show", help="a study's settings, trial counts, cells and best cell")
-    show.add_argument("--study-name", required=True)
-    show.add_argument("--storage")
-    show.add_argument("--out", default="runs")
+    show = sub.add_parser("show", parents=[study],
+                          help="a study's settings, trial counts, cells and best cell")
     show.add_argument("--csv", help="also write one row per trial (every attr) to this file "
                                     "(a symbolic link there is replaced, not written through); "
                                     "'-': only that table, to stdout")
     show.set_defaults(func=handlers["show"])
 
-    exp = sub.add_parser("export", help="write the best architecture of a study")
-    exp.add_argument("--study-name", required=True)
-    exp.add_argument("--storage")
-    exp.add_argument("--out", default="runs")
+    exp = sub.add_parser("export", parents=[study], help="write the best architecture of a study")
     exp.set_defaults(func=handlers["export"])
 
-    rep = sub.add_parser("report", help="write report.html, scaling.json and cells.csv")
-    rep.add_argument("--study-name", required=True)
-    rep.add_argument("--storage")
-    rep.add_argument("--out", default="runs")
+    rep = sub.add_parser("report", parents=[study],
+                         help="write report.html, scaling.json and cells.csv")
     rep.add_argument("--png", action="store_true", help="also write PNGs of the key figures")
     rep.set_defaults(func=handlers["report"])
 
-    dash = sub.add_parser("dashboard", help="serve optuna-dashboard on the study store")
-    dash.add_argument("--storage")
-    dash.add_argument("--out", default="runs")
+    dash = sub.add_parser("dashboard", parents=[store],
+                          help="serve optuna-dashboard on the study store")
     dash.add_argument("--host", default="127.0.0.1", help="bind address (default: loopback)")
     dash.add_argument("--port", type=int, default=8080)
     dash.add_argument("--allow-remote", action="store_true",
