@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import math
 import os
 import shutil
 import subprocess
@@ -14,7 +15,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import optuna
 import pytest
+
+from storage.studies import IDENTITY
 
 ROOT = Path(__file__).resolve().parents[2]
 MACHINE_KEYS = {"cpu_model", "cores", "tensorflow", "python"}
@@ -39,7 +43,8 @@ def run_benchmark(script: str, *args: str, out: Path, timeout: float = 120) -> d
 
 
 @pytest.mark.parametrize("name", ["throughput", "memory", "overhead", "accuracy",
-                                  "epoch_time", "search_efficiency", "_postgres"])
+                                  "epoch_time", "search_efficiency", "paired_accuracy",
+                                  "_postgres"])
 def test_scripts_import_without_running(name):
     module = importlib.import_module(f"benchmarks.{name}")
     assert module.__doc__
@@ -227,3 +232,31 @@ def test_search_efficiency_runs_every_contender_on_a_one_epoch_budget(tmp_path):
                           "--target", "1.01", *outputs, out=tmp_path / "r.json")
     assert again["runs"] == data["runs"] and again["settings"]["target"] == 1.01
     assert {s["reached_target"] for s in again["summary"].values()} == {"0/1"}
+
+
+def _seeded_study(url: str, name: str, accuracies: dict[tuple[int, int], float]) -> None:
+    """A grid study of cnn cells of width w, one trial per (w, seed) of ``accuracies``."""
+    from tests.search.report.studies import trial
+
+    study = optuna.create_study(storage=url, study_name=name, direction="maximize")
+    study.set_user_attr(IDENTITY, json.dumps({"mode": "grid"}))
+    for (width, seed), acc in accuracies.items():
+        study.add_trial(trial("cnn", {"width": width}, seed, acc, 1000 * width))
+
+
+def test_paired_accuracy_pairs_by_cell_and_seed(tmp_path):
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    # Candidate: widths 4 and 8, seeds 0-1 (within-cell SD 1 pp); the baseline has seed 0
+    # of both and a cell the candidate lacks (unpaired, so left out).
+    _seeded_study(url, "candidate", {(4, 0): 0.80, (4, 1): 0.82, (8, 0): 0.85, (8, 1): 0.87})
+    _seeded_study(url, "baseline", {(4, 0): 0.79, (8, 0): 0.855, (16, 0): 0.9})
+    data = run_benchmark("paired_accuracy.py", "--candidate", url, "candidate",
+                         "--baseline", url, "baseline", out=tmp_path / "p.json")
+    assert [(p["cell"], p["seed"]) for p in data["pairs"]] == [("cnn:width=4", 0),
+                                                             ("cnn:width=8", 0)]
+    diff = data["test_difference"]
+    assert diff["n"] == 2 and diff["mean"] == pytest.approx((0.01 - 0.005) / 2)
+    assert data["seed_sd"]["test"] == pytest.approx(0.02 / math.sqrt(2))
+    assert data["seed_sd"]["df"] == 2
+    # Two pairs give a wide t-interval (12.7 x the differences' SE): beyond one seed SD.
+    assert diff["high"] > data["seed_sd"]["test"] and data["target_met"] is False
