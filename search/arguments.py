@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping
 from typing import NoReturn
 
 from search import datasets, engines, preset_files, presets
+from storage.artifacts import KEEP
 
 
 class _Parser(argparse.ArgumentParser):
@@ -20,7 +21,13 @@ def build_parser(description: str, handlers: Mapping[str, Callable[[argparse.Nam
     parser = _Parser(prog="python -m search.study", description=description)
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
 
-    run = sub.add_parser("run", help="run (or resume) a study from a preset")
+    # Where the trained models (Optuna artifacts) live: for run, export, report and dashboard.
+    kept = argparse.ArgumentParser(add_help=False)
+    kept.add_argument("--artifacts", help="folder of the trained models (Optuna artifacts; "
+                                          "default: beside a file storage, NAME.artifacts, "
+                                          "else OUT/artifacts)")
+
+    run = sub.add_parser("run", parents=[kept], help="run (or resume) a study from a preset")
     run.add_argument("--preset", default=presets.DEFAULT_PRESET,
                      help=f"preset name ({', '.join(preset_files.available())}) or FILE.toml")
     run.add_argument("--storage", help="storage URL (default: sqlite:///OUT/studies.db)")
@@ -47,6 +54,10 @@ def build_parser(description: str, handlers: Mapping[str, Callable[[argparse.Nam
                      help="who samples a search preset (default: optuna)")
     run.add_argument("--tuner", choices=presets.TUNERS,
                      help="KerasTuner's tuner with --engine keras-tuner (default: hyperband)")
+    run.add_argument("--keep-models", choices=KEEP,
+                     help="which trials keep their trained model: best (a trial better than "
+                          "every completed one of its cell when it ends; the default), all, "
+                          "none")
     run.set_defaults(func=handlers["run"])
 
     # Where the study commands find a store (and, below, a study in it): argparse parents.
@@ -66,15 +77,21 @@ def build_parser(description: str, handlers: Mapping[str, Callable[[argparse.Nam
                                     "'-': only that table, to stdout")
     show.set_defaults(func=handlers["show"])
 
-    exp = sub.add_parser("export", parents=[study], help="write the best architecture of a study")
+    exp = sub.add_parser("export", parents=[study, kept],
+                         help="write the best architecture of a study")
     exp.set_defaults(func=handlers["export"])
 
-    rep = sub.add_parser("report", parents=[study],
+    rep = sub.add_parser("report", parents=[study, kept],
                          help="write report.html, scaling.json and cells.csv")
     rep.add_argument("--png", action="store_true", help="also write PNGs of the key figures")
+    rep.add_argument("--cell", action="append", default=[], metavar="CELL",
+                     help="also look inside this cell's trained net, as inside the best "
+                          "cell's (repeatable; cells as `show` names them)")
+    rep.add_argument("--data-dir", help="folder of the dataset's files, for the test images "
+                                        "the kept models are shown on")
     rep.set_defaults(func=handlers["report"])
 
-    dash = sub.add_parser("dashboard", parents=[store],
+    dash = sub.add_parser("dashboard", parents=[store, kept],
                           help="serve optuna-dashboard on the study store")
     dash.add_argument("--host", default="127.0.0.1", help="bind address (default: loopback)")
     dash.add_argument("--port", type=int, default=8080)

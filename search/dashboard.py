@@ -16,10 +16,12 @@ from __future__ import annotations
 import ipaddress
 import socket
 import sys
+from pathlib import Path
 from typing import Any
 from wsgiref.simple_server import ServerHandler, WSGIRequestHandler, WSGIServer, make_server
 
 import optuna_dashboard
+from optuna.artifacts import FileSystemArtifactStore
 
 from compat.optuna_dashboard import sort_saved_figures_by_id
 from search import interrupt
@@ -99,13 +101,17 @@ def _server_class(host: str) -> type[WSGIServer]:
     return Server
 
 
-def serve(storage_url: str, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> None:
+def serve(storage_url: str, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT,
+          artifacts: Path | None = None) -> None:
     """Serve the dashboard until interrupted (blocks); the URL is printed without password,
-    once the port is bound. A port that cannot be bound raises OSError before any line."""
+    once the port is bound. A port that cannot be bound raises OSError before any line.
+    With the folder of the study's kept models (``artifacts``, when it exists), the
+    trials' models can be downloaded from their trial pages."""
     # The dashboard renames and deletes studies: a signal never cuts such a write.
     storage = interrupt.shield_writes(open_storage(storage_url, create=False))
     sort_saved_figures_by_id()
-    app = optuna_dashboard.wsgi(storage)
+    models = FileSystemArtifactStore(artifacts) if artifacts and artifacts.is_dir() else None
+    app = optuna_dashboard.wsgi(storage, artifact_store=models)
     with make_server(host, port, app, server_class=_server_class(host),
                      handler_class=_QuietHandler) as server:
         shown = f"[{host}]" if ":" in host else host

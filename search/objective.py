@@ -6,20 +6,26 @@ Everything later steps read is stored as trial user attrs (through
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any, NamedTuple
 
 import keras
 import optuna
+from optuna.artifacts import FileSystemArtifactStore
 from optuna_integration import KerasPruningCallback
 
 import spaces
+from search import interrupt
 from search.config import TrainConfig
 from search.data import Splits
 from search.fused import fusable, train_fused
+from search.kept import MODEL_FILE
 from search.presets import Cell, StudySpec, resolve
 from search.train import StopOnSignal, TestEachEpoch, TrainingDiverged, train
 from spaces.space import cell_key
+from storage import artifacts
 from storage import records as R
 
 
@@ -48,13 +54,16 @@ class Objective:
 
     ``on_epoch(trial_number, epoch)`` is called after every epoch (0-based), for progress;
     ``fit_verbose`` is Keras' ``fit`` verbosity (2: a line per epoch, for ``--verbose``).
+    A trial's trained model goes to the artifact ``store`` when the spec's ``keep_models``
+    policy keeps it (:func:`storage.artifacts.keep`); without a store none is kept.
     """
 
     def __init__(self, spec: StudySpec, data: Splits,
                  on_epoch: Callable[[int, int], None] | None = None,
-                 fit_verbose: int = 0) -> None:
+                 fit_verbose: int = 0, store: FileSystemArtifactStore | None = None) -> None:
         self.spec = spec
         self.data = data
+        self.store = store if spec.keep_models != "none" else None
         self.cells: dict[str, Cell] = {c.key: c for c in spec.cells()}
         self.choices = spec.grid_choices()
         self.on_epoch = on_epoch
@@ -99,9 +108,17 @@ class Objective:
         if self.spec.test_curve:
             tested = TestEachEpoch(self.data.x_test, self.data.y_test)
             callbacks.append(tested)
-        result = train(arch, self.data, cfg, seed, callbacks=callbacks,
-                       verbose=self.fit_verbose)
-        R.write(trial, R.measured(result, tested.curve if tested is not None else None))
+        store = self.store
+        with tempfile.TemporaryDirectory(prefix="trial-model-") as folder:
+            model = Path(folder) / MODEL_FILE
+            result = train(arch, self.data, cfg, seed, callbacks=callbacks,
+                           verbose=self.fit_verbose, save_to=None if store is None else model)
+            R.write(trial, R.measured(result, tested.curve if tested is not None else None,
+                                      result.confusion))
+            if store is not None:
+                with interrupt.shielded():  # the upload and its id are stored together
+                    artifacts.keep(trial, model, result.val_accuracy, self.spec.keep_models,
+                                   store, by_cell=self.spec.mode == "grid")
         return result.val_accuracy
 
     def fusable(self, cell: str) -> bool:

@@ -24,6 +24,7 @@ from search.preset_files import read
 from spaces import ArchSpec, SpecError, from_dict
 from spaces.errors import SizeError
 from spaces.space import Space, cell_key
+from storage.artifacts import DEFAULT_KEEP, KEEP
 from storage.claims import Unit
 from storage.studies import check_study_name
 
@@ -97,6 +98,11 @@ class StudySpec:
     # every cell starts with the rule's minimum seeds (``seeds``) and the grid adds seeds,
     # up to the cap, only where a comparison is still open. None: a fixed number of seeds.
     sequential: dict[str, Any] | None = None
+    # Which trials keep their trained model as an Optuna artifact (storage.artifacts.KEEP)
+    # and the folder of the artifact store (None: beside the storage, see
+    # storage.artifacts.default_location). Neither changes what the study measures.
+    keep_models: str = DEFAULT_KEEP
+    artifacts: str | None = None
 
     def rule(self) -> Rule | None:
         """The sequential-seeds rule, None for a grid of a fixed number of seeds."""
@@ -250,7 +256,7 @@ def _build(name: str, raw: dict[str, Any], overrides: dict[str, Any]) -> StudySp
                              "seeds" in raw or "seeds" in overrides)
     known = {"description", "mode", "dataset", "seeds", "train_subset", "split_seed",
              "sampler", "pruner", "trials", "timeout", "engine", "tuner", "max_params",
-             "test_curve", *SEARCH_SETTINGS}
+             "test_curve", "keep_models", *SEARCH_SETTINGS}
     unknown = sorted(set(raw) - known)
     if unknown:
         raise PresetError(f"preset {name}: unknown key(s) {', '.join(unknown)}")
@@ -285,6 +291,8 @@ def _build(name: str, raw: dict[str, Any], overrides: dict[str, Any]) -> StudySp
                                       PresetError),
         **{k: _positive(k, settings.get(k)) for k in SEARCH_SETTINGS},
         sequential=None if sequential is None else sequential[0],
+        keep_models=settings.get("keep_models", DEFAULT_KEEP),
+        artifacts=settings.get("artifacts"),
     )
     _check(spec)
     return spec
@@ -311,7 +319,8 @@ def _sequential(name: str, table: Any, seeds: bool) -> tuple[dict[str, Any], Rul
 def _check(spec: StudySpec) -> None:
     for label, value, allowed in (("mode", spec.mode, MODES),
                                   ("sampler", spec.sampler, SAMPLERS),
-                                  ("pruner", spec.pruner, PRUNERS), ("tuner", spec.tuner, TUNERS)):
+                                  ("pruner", spec.pruner, PRUNERS), ("tuner", spec.tuner, TUNERS),
+                                  ("keep_models", spec.keep_models, KEEP)):
         if value not in allowed:
             raise PresetError(f"unknown {label} {value!r}: choose one of {', '.join(allowed)}")
     if spec.reduction_factor is not None:

@@ -1,5 +1,5 @@
 """Generic statistics: t-intervals, paired tests, Holm's correction, a two-level bootstrap,
-power-law fits and a lack-of-fit test.
+power-law fits, a lack-of-fit test and confusion counts.
 
 Nothing here knows about studies, cells or trials: inputs are numbers and groups of
 numbers, so each function can be checked against a hand computation.
@@ -84,6 +84,14 @@ def mean_ci(values: Sequence[float], confidence: float = CONFIDENCE) -> Interval
         return Interval(mean, mean, mean, int(x.size), std)
     low, high = t_interval(confidence, x.size - 1)
     return Interval(mean, low * sem + mean, high * sem + mean, int(x.size), std)
+
+
+def confusion(true: Sequence[int], predicted: Sequence[int], classes: int
+              ) -> tuple[tuple[int, ...], ...]:
+    """How often each true class (rows) was predicted as each class (columns)."""
+    pairs = np.asarray(true, dtype=np.int64) * classes + np.asarray(predicted, dtype=np.int64)
+    counts = np.bincount(pairs, minlength=classes * classes).reshape(classes, classes)
+    return tuple(tuple(int(n) for n in row) for row in counts)
 
 
 def paired_t(a: Sequence[float], b: Sequence[float]) -> tuple[Interval, float, float]:

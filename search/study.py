@@ -45,6 +45,7 @@ from storage import (
     trial_records,
 )
 from storage.access import check_writable, reading_url
+from storage.artifacts import default_location, open_store
 from storage.masking import mask_secrets, remember_secrets
 from storage.records import spread_fit
 from storage.studies import (
@@ -94,6 +95,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         seeds=args.seeds, trials=args.trials, timeout=args.timeout,
         train_subset=args.train_subset, batch_size=args.batch_size, storage=args.storage,
         study_name=args.study_name, out=args.out, engine=args.engine, tuner=args.tuner,
+        keep_models=args.keep_models, artifacts=args.artifacts,
     )
     engine = engines.for_spec(spec)  # e.g. KerasTuner on a grid: refused before any write
     _check_out(spec.out)
@@ -108,6 +110,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     warning = network_filesystem_warning(url)
     if warning:
         print(warning, file=sys.stderr)
+    models = _artifacts(spec.artifacts, url, spec.out)
+    # Made once the store opened (a file that is no store gets no folder beside it), and
+    # before a study is: a folder that cannot be written is refused with nothing stored.
+    store = open_store(models) if spec.keep_models != "none" else None
+    if store is not None:
+        print(f"models: {spec.keep_models} kept in {models}")
     interrupt.check()
     with interrupt.shielded():  # the study and its identity are stored together
         study, created = open_study(storage, spec.name, spec.identity(),
@@ -134,7 +142,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                         {c.key: spec.seeds for c in spec.cells()}, flops, trial_line,
                         quiet=args.quiet)
     objective = Objective(spec, data, on_epoch=progress.epoch,
-                          fit_verbose=2 if args.verbose else 0)
+                          fit_verbose=2 if args.verbose else 0, store=store)
     start = time.monotonic()
     context = engines.Context(data=data, objective=objective, report=progress.trial_done,
                               created=created, drop_queue=args.drop_queue, cost=flops)
@@ -147,8 +155,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     cells = cell_stats(records)
     print(cell_table(cells, expected=len(spec.cells()) if spec.mode == "grid" else None))
     if cells:
-        json_path, _ = export(spec.name, spec.dataset, records, _export_dir(spec.out, spec.name))
-        print(f"\nbest architecture: {json_path}")
+        exported = export(spec.name, spec.dataset, records, _export_dir(spec.out, spec.name),
+                          models=models)
+        print(f"\nbest architecture: {exported.json}"
+              + (f" (trained model: {exported.model.name})" if exported.model else ""))
+        _warn(exported.warnings)
         analysis = analyze(records, images=training_images(spec.identity()), rule=spec.rule())
         print(wrap_headline(["", *headline(analysis)]))
     if spec.mode == "grid":
@@ -251,14 +262,27 @@ def _write_csv(frame: Any, path: Path) -> str | None:
     return link
 
 
+def _artifacts(folder: str | None, url: str, out: str | Path) -> Path:
+    """The folder of the study's kept models: ``--artifacts``, else beside the storage."""
+    return Path(folder) if folder else default_location(url, out)
+
+
+def _warn(lines: Sequence[str]) -> None:
+    for line in lines:
+        print(mask_secrets(f"warning: {line}"), file=sys.stderr)
+
+
 def cmd_export(args: argparse.Namespace) -> int:
     from search.export import export
 
     study = find_study(_existing_storage(args), args.study_name)
     dataset = json.loads(study.user_attrs.get(IDENTITY, "{}")).get("dataset")
-    json_path, md_path = export(args.study_name, dataset, trial_records(study),
-                                _export_dir(args.out, args.study_name))
-    print(f"wrote {json_path} and {md_path}")
+    exported = export(args.study_name, dataset, trial_records(study),
+                      _export_dir(args.out, args.study_name),
+                      models=_artifacts(args.artifacts, _storage_url(args), args.out))
+    print(f"wrote {exported.json} and {exported.md}"
+          + (f", and the trained model {exported.model}" if exported.model else ""))
+    _warn(exported.warnings)
     return 0
 
 
@@ -267,8 +291,11 @@ def cmd_report(args: argparse.Namespace) -> int:
     from search.report import write_report
 
     study = find_study(_existing_storage(args), args.study_name)
-    paths = write_report(study, _export_dir(args.out, args.study_name), png=args.png)
+    paths = write_report(study, _export_dir(args.out, args.study_name), png=args.png,
+                         cells=args.cell, data_dir=args.data_dir,
+                         artifacts=_artifacts(args.artifacts, _storage_url(args), args.out))
     print(f"wrote {paths.html}, {paths.scaling_json.name} and {paths.cells_csv.name}")
+    _warn(paths.warnings)
     if not paths.in_dashboard:
         print("warning: the store is read-only: the figures and note were not added to the "
               "dashboard", file=sys.stderr)
@@ -294,7 +321,8 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
         print(f"warning: serving on {args.host}: anyone who can reach port {args.port} can "
               "rename and delete studies", file=sys.stderr)
     try:
-        serve(_storage_url(args), args.host, args.port)
+        serve(_storage_url(args), args.host, args.port,
+              _artifacts(args.artifacts, _storage_url(args), args.out))
     except OSError as exc:  # port in use, address not available, port out of range
         print(f"error: cannot serve on {args.host}:{args.port}: {exc.strerror or exc}",
               file=sys.stderr)

@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import keras
@@ -21,6 +22,7 @@ from compat.tensorflow import gradient_registry
 from search import interrupt
 from search.config import TrainConfig
 from search.data import Splits
+from search.stats import confusion
 from storage import records as R
 
 LOSS = "sparse_categorical_crossentropy"  # integer labels, a softmax output
@@ -65,6 +67,9 @@ class TrainResult:
     train_accuracy: float
     train_loss: float
     epoch_seconds: tuple[float, ...] = ()
+    # Test predictions by true class (rows) and predicted class (columns); empty where
+    # the training did not count them (fused members).
+    confusion: tuple[tuple[int, ...], ...] = ()
 
 
 class SmoothedSparseCrossentropy(keras.losses.Loss):
@@ -227,6 +232,18 @@ def compiled_model(spec: spaces.ArchSpec, cfg: TrainConfig, train_size: int) -> 
     return model
 
 
+def save_inference_model(model: keras.Model, spec: spaces.ArchSpec, cfg: TrainConfig,
+                         path: Path) -> None:
+    """Save ``model``'s weights in a fresh, uncompiled copy of its network: the file holds
+    the architecture, the input pipeline (inactive outside training) and the weights, but
+    no optimizer state (Adam's two moments would triple it) and no compile settings (so it
+    loads in plain Keras, without this project's smoothed loss)."""
+    copy = network(spec, cfg)
+    for mine, trained in zip(copy.weights, model.weights, strict=True):
+        mine.assign(trained)
+    copy.save(path)
+
+
 def _custom_gradient_names() -> set[str]:
     return {name for name in _GRADIENTS if name.startswith("CustomGradient-")}
 
@@ -269,8 +286,8 @@ def check_finite(losses: Sequence[float]) -> None:
 
 
 def result_of(logs: Mapping[str, Sequence[float]], stopper: EarlyStoppingAfter | None,
-              test_accuracy: float, train_seconds: float, epoch_seconds: Sequence[float]
-              ) -> TrainResult:
+              test_accuracy: float, train_seconds: float, epoch_seconds: Sequence[float],
+              test_confusion: tuple[tuple[int, ...], ...] = ()) -> TrainResult:
     """The TrainResult of a run whose per-epoch ``loss``, ``accuracy`` and ``val_accuracy``
     are ``logs`` (rounded as stored), stopped and restored by ``stopper`` (if any)."""
     curve = tuple(float(v) for v in logs["val_accuracy"])
@@ -287,6 +304,7 @@ def result_of(logs: Mapping[str, Sequence[float]], stopper: EarlyStoppingAfter |
         train_accuracy=float(logs["accuracy"][best]),
         train_loss=float(logs["loss"][best]),
         epoch_seconds=tuple(epoch_seconds),
+        confusion=test_confusion,
     )
 
 
@@ -297,11 +315,14 @@ def train(
     seed: int,
     callbacks: Sequence[keras.callbacks.Callback] = (),
     verbose: int = 0,
+    save_to: Path | None = None,
 ) -> TrainResult:
     """Train ``spec`` from scratch with ``seed``; raise TrainingDiverged on a non-finite loss.
 
     The caller's ``callbacks`` run after early stopping, so their ``on_train_end`` and the
-    test evaluation see the restored best weights.
+    test evaluation see the restored best weights. The test predictions are counted by
+    class (``TrainResult.confusion``); with ``save_to``, the measured model is saved there
+    as a ``.keras`` file (:func:`save_inference_model`).
     """
     keras.utils.set_random_seed(seed)
     with training_scope():
@@ -323,5 +344,8 @@ def train(
         check_finite(history.history["loss"])
         test = model.evaluate(data.x_test, data.y_test, batch_size=512, verbose=0,
                               return_dict=True, callbacks=list(callbacks))
+        predicted = model.predict(data.x_test, batch_size=512, verbose=0).argmax(axis=-1)
+        if save_to is not None:
+            save_inference_model(model, spec, cfg, save_to)
         return result_of(history.history, stopper, R.metric(test["accuracy"]), train_seconds,
-                         timer.seconds)
+                         timer.seconds, confusion(data.y_test, predicted, data.num_classes))

@@ -156,6 +156,17 @@ def build_model(name: str, input_shape: tuple[int, ...], plan: Sequence[Layer]) 
     return keras.Model(outputs[INPUT_NAME], outputs[plan[-1].name], name=name)
 
 
+def block_outputs(plan: Sequence[Layer]) -> list[Layer]:
+    """The last layer of each block (every family names a block's layers ``blockN_...``),
+    in order: what each block hands on, e.g. its pooled feature maps."""
+    last: dict[str, Layer] = {}
+    for layer in plan:
+        block, sep, _ = layer.name.partition("_")
+        if sep and block.removeprefix("block").isdigit():
+            last[block] = layer
+    return list(last.values())
+
+
 def is_chain(plan: Sequence[Layer]) -> bool:
     """Whether every layer reads only the one before it (the input, for the first)."""
     before = [INPUT_NAME, *(layer.name for layer in plan)]

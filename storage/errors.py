@@ -11,3 +11,7 @@ class StorageURLError(StorageError):
 
 class ReadOnlyStorageError(StorageError):
     """A write to a store opened read-only (e.g. ``sqlite:///file:PATH?mode=ro&uri=true``)."""
+
+
+class ArtifactError(StorageError):
+    """A kept model's file is missing, unreadable, or its folder cannot be written."""

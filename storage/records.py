@@ -3,9 +3,10 @@
 This module is the schema of what a trial stores. Every user-attr name is a constant
 below, and :func:`write` is the one function that stores them, used by the objective, the
 KerasTuner engine and the benchmarks (claims, engines.execution and the heartbeat write only a
-reason or a mark). Readers (console, analysis, report, export) read through
-:func:`attrs` or :func:`to_record`, which also read trials stored under older names. A new
-field is added here, once. A report can be made on another machine from the same database.
+reason or a mark, storage.artifacts the id of a kept model). Readers (console, analysis,
+report, export) read through :func:`attrs` or :func:`to_record`, which also read trials
+stored under older names. A new field is added here, once. A report can be made on
+another machine from the same database.
 """
 
 from __future__ import annotations
@@ -35,6 +36,12 @@ CONVERGED = "converged"  # stopped by patience, not by the epoch limit
 TRAIN_ACCURACY, TRAIN_LOSS = "train_accuracy", "train_loss"  # at the best epoch
 EPOCH_SECONDS = "epoch_seconds"  # per epoch: training and validation, not the test
 TEST_CURVE = "test_curve"  # per epoch test accuracy, only where the study asks for it
+# Test predictions counted by true class (rows) and predicted class (columns): per-class
+# accuracy is its diagonal over its row sums, so the report needs no model for either.
+CONFUSION = "test_confusion"
+# The Optuna artifact id of the trained model this trial kept (storage.artifacts); Optuna
+# links it from the trial's system attrs too, where its own tools and the dashboard see it.
+MODEL_ARTIFACT = "model_artifact"
 # How the fit went, stored together as one JSON attr FIT: every attr is a line of a
 # journal file (~110 bytes besides its value), and only analysis and reports read these.
 FIT = "fit"
@@ -51,9 +58,9 @@ DROPPED = "dropped from the queue"  # a fail_reason: the user asked for fewer un
 
 KEYS = frozenset({  # what write() stores
     CELL, SEED, ARCH, TRAIN, PARAM_COUNT, FLOPS, ENGINE, HOST, TEST_ACCURACY, EPOCHS_RUN,
-    TRAIN_SECONDS, *FIT_KEYS, KT_TRIAL_ID, KT_TUNER, KT_PARENT_TRIAL_ID, KT_INITIAL_EPOCH,
-    FAIL_REASON, PRUNE_REASON, DUPLICATE_OF, FINAL_FAILURE})
-_JSON = (ARCH, TRAIN, FIT)  # stored as JSON text, read back as objects
+    TRAIN_SECONDS, *FIT_KEYS, CONFUSION, MODEL_ARTIFACT, KT_TRIAL_ID, KT_TUNER,
+    KT_PARENT_TRIAL_ID, KT_INITIAL_EPOCH, FAIL_REASON, PRUNE_REASON, DUPLICATE_OF, FINAL_FAILURE})
+_JSON = (ARCH, TRAIN, FIT, CONFUSION)  # stored as JSON text, read back as objects
 _DEFAULTS = {ENGINE: OPTUNA}  # not stored; attrs() fills them in
 # Trials stored before this schema: FAMILY, VAL_ACCURACY, ENGINE "optuna" and FIT_KEYS were
 # attrs of their own (read as they are), and the epochs run were "epochs".
@@ -104,9 +111,11 @@ def setup(*, cell: str, seed: int, arch: Mapping[str, Any], train: Mapping[str, 
             PARAM_COUNT: param_count, FLOPS: flops, ENGINE: engine, HOST: platform.node()}
 
 
-def measured(result: Measured, test_curve: Sequence[float] | None = None) -> dict[str, Any]:
+def measured(result: Measured, test_curve: Sequence[float] | None = None,
+             confusion: Sequence[Sequence[int]] = ()) -> dict[str, Any]:
     """What a training measured, stored when it ends (its validation accuracy is the
-    trial's value); ``test_curve`` where the study tests every epoch."""
+    trial's value); ``test_curve`` where the study tests every epoch, ``confusion``
+    where the training counted its test predictions."""
     values = {
         TEST_ACCURACY: result.test_accuracy,
         EPOCHS_RUN: result.epochs, TRAIN_SECONDS: round(result.train_seconds, 3),
@@ -115,6 +124,8 @@ def measured(result: Measured, test_curve: Sequence[float] | None = None) -> dic
         EPOCH_SECONDS: list(result.epoch_seconds)}
     if test_curve is not None:
         values[TEST_CURVE] = list(test_curve)
+    if confusion:
+        values[CONFUSION] = [list(row) for row in confusion]
     return values
 
 
@@ -165,7 +176,7 @@ def attrs(trial: optuna.trial.FrozenTrial) -> dict[str, Any]:
     stored = dict(trial.user_attrs)
     flat: dict[str, Any] = {_LEGACY.get(k, k): v for k, v in stored.items() if k != FIT}
     flat.update(_decoded(stored.get(FIT)) or {})
-    for key in (ARCH, TRAIN):
+    for key in (ARCH, TRAIN, CONFUSION):
         if key in flat:
             flat[key] = _decoded(flat[key])
     if isinstance(flat.get(ARCH), dict):
@@ -218,6 +229,8 @@ class TrialRecord:
     epoch_seconds: tuple[float, ...] = ()
     test_curve: tuple[float, ...] = ()
     final_failure: bool = False  # failed for good: the same seed would fail again
+    confusion: tuple[tuple[int, ...], ...] = ()  # test counts: rows true, columns predicted
+    model_artifact: str | None = None  # the Optuna artifact id of its kept model
 
     @property
     def complete(self) -> bool:
@@ -253,6 +266,8 @@ def to_record(trial: optuna.trial.FrozenTrial) -> TrialRecord:
         epoch_seconds=tuple(a.get(EPOCH_SECONDS, ())),
         test_curve=tuple(a.get(TEST_CURVE, ())),
         final_failure=trial.state.name == "FAIL" and bool(a.get(FINAL_FAILURE)),
+        confusion=tuple(tuple(row) for row in a.get(CONFUSION) or ()),
+        model_artifact=a.get(MODEL_ARTIFACT),
     )
 
 

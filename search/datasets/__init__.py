@@ -24,6 +24,7 @@ from search.datasets._base import (
 from search.datasets._registry import (
     choices,
     get,
+    labels,
     names,
     register,
     register_source,
@@ -38,4 +39,4 @@ from search.datasets import folder  # isort: skip
 
 __all__ = ["MAX_DATA_ENV", "MAX_FILE_BYTES", "DataError", "Dataset", "Raw", "Source",
            "UnknownDatasetError", "choices", "cifar10", "fashion_mnist", "folder", "get",
-           "names", "npz", "register", "register_source", "train_images"]
+           "labels", "names", "npz", "register", "register_source", "train_images"]

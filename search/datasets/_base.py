@@ -64,7 +64,8 @@ class Dataset:
 
     ``train_images`` is the full training set after the validation split (what one epoch
     trains on without ``train_subset``); validation is a stratified ``1/val_denominator``
-    of the official training set. ``load(data_dir)`` returns the validated arrays.
+    of the official training set. ``load(data_dir)`` returns the validated arrays;
+    ``labels`` names the classes 0, 1, ... (empty: they are shown as their numbers).
     """
 
     name: str
@@ -73,6 +74,7 @@ class Dataset:
     train_images: int
     val_denominator: int
     load: Callable[[DataDir], Raw] = field(compare=False, repr=False)
+    labels: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -87,3 +87,10 @@ def train_images(name: str) -> int | None:
         return train_count(source.train_counts(path), source.val_denominator)
     except DataError:
         return None
+
+
+def labels(name: str, classes: int) -> tuple[str, ...]:
+    """The names of classes 0 .. ``classes`` - 1: a registered dataset's, else the
+    numbers (reads no file)."""
+    declared = DATASETS[name].labels if name in DATASETS else ()
+    return declared if len(declared) == classes else tuple(str(k) for k in range(classes))

@@ -83,4 +83,6 @@ def load(data_dir: DataDir) -> Raw:
 
 
 # Validation: 1/10 of the 50,000 training images, 5,000; 45,000 left to train on.
-register(Dataset(NAME, SHAPE, CLASSES, train_images=45_000, val_denominator=10, load=load))
+register(Dataset(NAME, SHAPE, CLASSES, train_images=45_000, val_denominator=10, load=load,
+                 labels=("airplane", "automobile", "bird", "cat", "deer", "dog", "frog",
+                         "horse", "ship", "truck")))

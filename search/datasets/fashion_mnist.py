@@ -161,4 +161,6 @@ def load(data_dir: DataDir) -> Raw:
 
 
 # Validation: 1/6 of the 60,000 training images, 10,000; 50,000 left to train on.
-register(Dataset(NAME, SHAPE, CLASSES, train_images=50_000, val_denominator=6, load=load))
+register(Dataset(NAME, SHAPE, CLASSES, train_images=50_000, val_denominator=6, load=load,
+                 labels=("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal",
+                         "Shirt", "Sneaker", "Bag", "Ankle boot")))

@@ -9,7 +9,10 @@ versions), so no number is read without its budget.
 
 The rooms: ``text`` (numbers as phrases), ``summary`` (the headline), ``setup`` (the
 Set-up), ``figure`` (what a figure is, its registry, the shared plot style), ``figures``
-(one registered function per figure: a new figure is one function there),
+(one registered function per figure: a new figure is one function there), ``inside``
+(the best and named cells' per-class accuracy and confusion, and what their kept models
+show, read by ``trained``, the one room that imports Keras, only for a kept model),
+``cell_figures`` (one registered function per figure of such a cell),
 ``optuna_figures``, ``markup``, ``tables`` and ``page`` (the HTML), ``outputs`` (cells.csv,
 PNGs), ``notes`` (the dashboard note and figures, read back through
 ``compat.optuna_dashboard``) and ``write`` (:func:`write_report`).

@@ -3,15 +3,18 @@ they share.
 
 A figure is one function registered with :func:`register` under a stable key (its HTML id
 and PNG name) and a slot (its fixed place: the page's order and the dashboard id
-``NN-key``); neither depends on which other figures a study has data for.
+``NN-key``); neither depends on which other figures a study has data for. A figure drawn
+for each cell the report looks inside (the best cell and the cells named with ``--cell``)
+is registered with :func:`register_cell`; its key is then ``key-CELL``.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import plotly.graph_objects as go
 from plotly.colors import hex_to_rgb, qualitative
@@ -19,6 +22,9 @@ from plotly.colors import hex_to_rgb, qualitative
 from search.analysis import Analysis
 from search.stats import Interval
 from storage import TrialRecord
+
+if TYPE_CHECKING:
+    from search.report.inside import Look
 
 PALETTE = qualitative.Plotly
 SIZE_LABEL = {"params": "parameters", "flops": "forward FLOPs per example"}
@@ -67,16 +73,46 @@ class Registered:
     draw: Draw
 
 
-# The report's own figures by key; filled by :func:`register` when their module is imported.
+# A figure of one cell the report looks inside: None when it has no data for it.
+CellDraw = Callable[["Look"], Plot | None]
+
+
+@dataclass(frozen=True)
+class RegisteredCell:
+    """A per-cell figure function with its key (before the cell's) and slot."""
+
+    key: str
+    slot: int
+    draw: CellDraw
+
+
+# The report's own figures by key; filled by :func:`register` and :func:`register_cell`
+# when their modules are imported. A key or slot is used once across both.
 REGISTRY: dict[str, Registered] = {}
+CELL_REGISTRY: dict[str, RegisteredCell] = {}
+
+
+def _check_free(key: str, slot: int) -> None:
+    taken = [*REGISTRY.values(), *CELL_REGISTRY.values()]
+    if any(r.key == key or r.slot == slot for r in taken):
+        raise ValueError(f"figure {key!r} at slot {slot}: key or slot already taken")
 
 
 def register(key: str, slot: int) -> Callable[[Draw], Draw]:
     """Add a figure function to the report under ``key`` at ``slot``, each used once."""
     def add(draw: Draw) -> Draw:
-        if key in REGISTRY or any(r.slot == slot for r in REGISTRY.values()):
-            raise ValueError(f"figure {key!r} at slot {slot}: key or slot already taken")
+        _check_free(key, slot)
         REGISTRY[key] = Registered(key, slot, draw)
+        return draw
+    return add
+
+
+def register_cell(key: str, slot: int) -> Callable[[CellDraw], CellDraw]:
+    """Add a figure drawn for each cell the report looks inside, under ``key-CELL`` at
+    ``slot`` (shared by all its cells: their dashboard ids differ by the cell)."""
+    def add(draw: CellDraw) -> CellDraw:
+        _check_free(key, slot)
+        CELL_REGISTRY[key] = RegisteredCell(key, slot, draw)
         return draw
     return add
 
@@ -84,6 +120,16 @@ def register(key: str, slot: int) -> Callable[[Draw], Draw]:
 def registered() -> list[Registered]:
     """Every registered figure function, in slot order."""
     return sorted(REGISTRY.values(), key=lambda r: r.slot)
+
+
+def registered_cells() -> list[RegisteredCell]:
+    """Every registered per-cell figure function, in slot order."""
+    return sorted(CELL_REGISTRY.values(), key=lambda r: r.slot)
+
+
+def cell_slug(cell: str) -> str:
+    """A cell key as an HTML id, file name and dashboard id part: ``cnn-width-8-depth-2``."""
+    return re.sub(r"[^a-z0-9]+", "-", cell.lower()).strip("-")
 
 
 def rgba(color: str, alpha: float) -> str:

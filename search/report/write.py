@@ -4,6 +4,7 @@ figures and note) out."""
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -12,7 +13,9 @@ import optuna
 from search.analysis import RuleError, analyze, study_rule
 from search.errors import ReportError
 from search.files import write_atomically
+from search.report.cell_figures import cell_figures
 from search.report.figures import scaling_figures
+from search.report.inside import looks
 from search.report.notes import note, save_to_dashboard
 from search.report.optuna_figures import optuna_figures
 from search.report.outputs import cells_csv, write_pngs
@@ -33,16 +36,22 @@ class ReportPaths:
     pngs: tuple[Path, ...] = ()
     headline: tuple[str, ...] = ()  # what the CLI prints, without analysing twice
     in_dashboard: bool = False  # the figures and note were saved into the study
+    warnings: tuple[str, ...] = ()  # a kept model or the test images could not be read
 
 
 def write_report(study: optuna.Study, out: Path, *, png: bool = False,
-                 dashboard: bool = True, budget: str | None = None) -> ReportPaths:
+                 dashboard: bool = True, budget: str | None = None,
+                 cells: Sequence[str] = (), artifacts: Path | None = None,
+                 data_dir: str | None = None) -> ReportPaths:
     """Write report.html, scaling.json and cells.csv into ``out`` (PNGs in ``out/figures``
     when ``png``); with ``dashboard``, save the scaling figures and a note into the study.
 
     The training images per epoch come from the study identity (``train_subset`` or the
     dataset's training split) and scale the compute frontier; ``budget`` overrides how the
-    headline describes them.
+    headline describes them. The best cell and the ``cells`` named are looked inside
+    (``search.report.inside``): from the stored counts, and with the artifact folder
+    ``artifacts`` from their kept models too, on the test images of the study's dataset
+    (its files in ``data_dir``, else where the dataset looks for them).
     """
     trials = study.get_trials(deepcopy=False)  # fetched once: records and Set-up share them
     records = [to_record(t) for t in trials]
@@ -56,12 +65,14 @@ def write_report(study: optuna.Study, out: Path, *, png: bool = False,
     if not analysis.cells:
         raise ReportError(f"study {study.study_name!r} has no completed trial to report")
     setup = study_setup(trials, records, analysis, identity.get("dataset"))
-    figures = scaling_figures(analysis, records)
+    inside, warnings = looks(analysis, records, identity, cells, artifacts, data_dir)
+    figures = scaling_figures(analysis, records) + cell_figures(inside)
     if identity.get("mode") == "search":
         figures += optuna_figures(study)
     lines = headline(analysis, budget)
     paths = ReportPaths(out / "report.html", out / "scaling.json", out / "cells.csv",
-                        tuple(f.key for f in figures), headline=tuple(lines))
+                        tuple(f.key for f in figures), headline=tuple(lines),
+                        warnings=tuple(warnings))
     try:
         out.mkdir(parents=True, exist_ok=True)
         # Replaced whole, never written through a link someone left at one of these names.
@@ -69,7 +80,8 @@ def write_report(study: optuna.Study, out: Path, *, png: bool = False,
                                                setup, figures, lines))
         write_atomically(paths.scaling_json, json.dumps(
             {"study": study.study_name, "setup": setup.to_dict(), "headline": lines,
-             "budget": budget_text(analysis, budget), **analysis.to_dict()},
+             "budget": budget_text(analysis, budget), **analysis.to_dict(),
+             "inside": [look.to_dict() for look in inside]},
             indent=2) + "\n")
         write_atomically(paths.cells_csv, cells_csv(analysis))
     except OSError as exc:

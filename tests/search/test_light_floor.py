@@ -1,5 +1,6 @@
 """The light floor: commands that only read studies (``list``, ``show``), ``--help`` and
-argument errors import neither TensorFlow (nor Keras) nor SciPy nor pandas.
+argument errors import neither TensorFlow (nor Keras) nor SciPy nor pandas; ``report``
+imports Keras only to read a kept model.
 
 Each command runs as a user runs it, ``python -m search.study``, under ``-X importtime``,
 which names every module the process imported; the study is a small SQLite file made here.
@@ -76,6 +77,15 @@ def test_show_without_csv_imports_no_heavy_library(storage: str):
     assert "±" in result.stdout  # the cells' intervals were computed
     assert "best cell (mean validation accuracy over 3 seed(s)): cnn:width=16" in result.stdout
     assert not modules & HEAVY
+
+
+def test_report_of_a_study_without_kept_models_imports_no_tensorflow(storage: str, tmp_path):
+    """Keras is loaded only to read a kept model: none here (the study stored none)."""
+    result, modules = imports("report", "--study-name", "light", "--storage", storage,
+                              "--out", str(tmp_path))
+    assert result.returncode == 0, messages(result)
+    assert (tmp_path / "light" / "report.html").is_file()
+    assert not modules & {"tensorflow", "keras"}
 
 
 @pytest.mark.parametrize("args", [("--help",), ("run", "--help"), ("list", "--help")])

@@ -62,6 +62,8 @@ def test_units_are_seed_major_and_identity_ignores_budget():
     assert len(units) == 2 * len(spec.cells())
     assert {u.seed for u in units[: len(spec.cells())]} == {0}
     assert spec.identity() == presets.load("scaling", seeds=3, trials=5).identity()
+    assert spec.identity() == presets.load("scaling", seeds=2, keep_models="none",
+                                           artifacts="elsewhere").identity()
     assert spec.identity() != presets.load("scaling", epochs=1).identity()
 
 
@@ -198,6 +200,8 @@ def test_preset_file(tmp_path):
         ("search", {"reduction_factor": 1}, "reduction_factor must be an integer >= 2"),
         ("search", {"min_resource": 16}, "min_resource (16) must not exceed the epochs (15)"),
         ("scaling", {"n_startup_trials": 5}, "apply to search presets"),
+        ("scaling", {"keep_models": "some"}, "unknown keep_models 'some': choose one of "
+                                             "best, all, none"),
     ],
 )
 def test_bad_presets_and_flags(preset, overrides, message):

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import optuna
 import pytest
+from optuna.artifacts import FileSystemArtifactStore, download_artifact, get_all_artifact_meta
 from optuna.trial import TrialState
 
 from storage import records
@@ -54,6 +55,12 @@ def test_run_stores_every_cell_with_its_attributes(tiny_study):
         assert t.value == a["val_accuracy"]
         assert list(t.intermediate_values) == [0]
         assert json.loads(t.user_attrs["arch"])["family"] == a["family"]
+        # The test predictions by class: their diagonal is the test accuracy.
+        counts = a["test_confusion"]
+        assert len(counts) == 10 and sum(map(sum, counts)) == 10_000
+        assert sum(counts[k][k] for k in range(10)) / 10_000 == pytest.approx(
+            a["test_accuracy"], abs=1e-6)
+        assert a["model_artifact"]  # one seed: each trial is the best of its cell
     cnn = [t for t in trials if read[t.number]["family"] == "cnn"]
     assert {t.params["width"] for t in cnn} == {4, 8, 16, 32}
     assert {t.params["depth"] for t in cnn} == {1, 2, 3}
@@ -93,6 +100,37 @@ def test_export_writes_the_best_architecture(tiny_study):
     md = (tmp / "E" / "s" / "best_architecture.md").read_text()
     assert "## Layers (as Keras builds them)" in md and "Total params" in md
     assert "| Layer (type) | Output shape | Param # |" in md  # every column
+    assert 'model = keras.saving.load_model("best_model.keras")' in md
+
+
+@pytest.mark.slow
+def test_export_writes_the_trained_model_that_reproduces_the_stored_test_accuracy(tiny_study):
+    """The best cell's kept model, as a plain Optuna session on the same storage lists and
+    downloads it, loads in Keras and gives the stored test accuracy on the test split."""
+    tmp, url, _, _ = tiny_study
+    done = cli("export", "--study-name", "s", "--storage", url, "--out", str(tmp / "M"))
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
+    exported = tmp / "M" / "s" / "best_model.keras"
+    model = json.loads((tmp / "M" / "s" / "best_architecture.json").read_text())["model"]
+    assert model["file"] == exported.name
+    storage = optuna.storages.RDBStorage(url)
+    trial = optuna.load_study(study_name="s", storage=storage).trials[model["trial"]]
+    (meta,) = get_all_artifact_meta(trial, storage=storage)
+    assert (meta.artifact_id, meta.filename) == (model["artifact_id"], "model.keras")
+    download_artifact(artifact_store=FileSystemArtifactStore(tmp / "X.db.artifacts"),
+                      artifact_id=meta.artifact_id, file_path=str(tmp / "plain.keras"))
+    assert (tmp / "plain.keras").read_bytes() == exported.read_bytes()
+
+    import keras
+
+    from search.data import load_splits
+
+    test = load_splits("fashion_mnist")
+    net = keras.saving.load_model(exported)
+    predicted = net.predict(test.x_test, batch_size=512, verbose=0).argmax(axis=-1)
+    assert abs(float((predicted == test.y_test).mean()) - trial.user_attrs["test_accuracy"]
+               ) <= 1e-4
 
 
 @pytest.mark.slow

@@ -1,4 +1,5 @@
-"""Several real workers on one study: every grid unit runs exactly once, kills recover.
+"""Several real workers on one study: every grid unit runs exactly once, kills recover, and
+the kept models (Optuna artifacts) are linked from their trials, none orphaned or twice.
 
 Each test starts `python -m search.study` processes against a real storage (PostgreSQL
 server, journal file, SQLite file) and reads the result back through Optuna's API.
@@ -14,10 +15,12 @@ from pathlib import Path
 
 import optuna
 import pytest
+from optuna.artifacts import get_all_artifact_meta
 from optuna.trial import TrialState
 
 from compat.optuna import trial_id
-from storage import open_storage
+from storage import open_storage, records
+from storage.artifacts import default_location
 from storage.heartbeat import beat_folder
 from tests import cli
 
@@ -71,19 +74,37 @@ def run_workers(tmp_path: Path, url: str, n: int) -> None:
                                      for s in (0, 1))
 
 
-def assert_exactly_once(url: str) -> None:
+def assert_exactly_once(url: str, tmp_path: Path) -> None:
     done = units_done(url)
     expected = {(f"dense:units={u}", s) for u in (8, 16, 32, 64) for s in (0, 1)}
     assert set(done) == expected  # none skipped
     assert set(done.values()) == {1}  # none twice
     study = load(url)
     assert not study.get_trials(states=(TrialState.RUNNING, TrialState.WAITING))
+    assert_models_kept(url, default_location(url, tmp_path / "out"))
+
+
+def assert_models_kept(url: str, folder: Path) -> None:
+    """The default policy (best) as Optuna sees it: every cell's best trial linked to its
+    model, every file in the store linked from a completed trial (none orphaned by a
+    failed or repeated unit), no trial with two."""
+    storage = open_storage(url)
+    study = optuna.load_study(study_name="w", storage=storage)
+    linked: dict[int, list[str]] = {
+        t.number: [m.artifact_id for m in get_all_artifact_meta(t, storage=storage)]
+        for t in study.get_trials(deepcopy=False)}
+    complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+    for cell in {t.user_attrs["cell"] for t in complete}:
+        best = max((t for t in complete if t.user_attrs["cell"] == cell), key=lambda t: t.value)
+        assert linked[best.number] == [best.user_attrs[records.MODEL_ARTIFACT]], cell
+    assert all(len(ids) <= 1 for ids in linked.values())
+    assert {p.name for p in folder.iterdir()} == {i for t in complete for i in linked[t.number]}
 
 
 @pytest.mark.slow
 def test_three_workers_on_postgresql(tmp_path, postgres_url):
     run_workers(tmp_path, postgres_url, 3)
-    assert_exactly_once(postgres_url)
+    assert_exactly_once(postgres_url, tmp_path)
     written = "".join(p.read_text(errors="ignore") for p in (tmp_path / "out").rglob("*")
                       if p.is_file())
     assert "s3cret-pw" not in written  # no password in anything the project writes
@@ -93,14 +114,14 @@ def test_three_workers_on_postgresql(tmp_path, postgres_url):
 def test_two_workers_on_a_journal_file(tmp_path):
     url = f"journal:///{tmp_path}/study.log"
     run_workers(tmp_path, url, 2)
-    assert_exactly_once(url)
+    assert_exactly_once(url, tmp_path)
 
 
 @pytest.mark.slow
 def test_two_workers_on_sqlite(tmp_path):
     url = f"sqlite:///{tmp_path}/studies.db"
     run_workers(tmp_path, url, 2)
-    assert_exactly_once(url)
+    assert_exactly_once(url, tmp_path)
 
 
 def signal_mid_trial(url: str, proc, signum: int, timeout: float = 120) -> int | None:
@@ -168,7 +189,7 @@ def test_a_killed_worker_is_recovered_by_the_next_run(tmp_path, kind):
     assert rerun.returncode == 0, rerun.stderr
     study = load(url)
     assert study.trials[killed].state == TrialState.FAIL
-    assert_exactly_once(url)
+    assert_exactly_once(url, tmp_path)
     after = snapshot(url)
     assert {n: after[n] for n in before} == before  # completed trials untouched
     if kind == "journal":  # a study of beating trials: no beat in the journal, none left
@@ -236,7 +257,7 @@ def test_a_worker_restarted_inside_the_grace_waits_and_finishes_the_grid(tmp_pat
     trial = load(url).trials[killed]
     assert trial.state == TrialState.FAIL
     assert trial.datetime_complete.timestamp() >= aged_at  # judged dead only then
-    assert_exactly_once(url)
+    assert_exactly_once(url, tmp_path)
 
 
 @pytest.mark.slow
@@ -249,7 +270,7 @@ def test_a_grid_stopped_by_its_trial_cap_exits_incomplete(tmp_path):
         "run the same command to resume")
     assert len(units_done(url)) == 3
     assert cli.run(*worker_args(tmp_path, url)).returncode == 0
-    assert_exactly_once(url)
+    assert_exactly_once(url, tmp_path)
 
 
 @pytest.mark.slow
@@ -272,7 +293,7 @@ def test_the_queue_follows_the_command_and_can_be_dropped(tmp_path):
     failed = load(url).get_trials(states=(TrialState.FAIL,))
     assert [t.user_attrs["fail_reason"] for t in failed] == ["dropped from the queue"] * 4
     assert cli.run(*two).returncode == 0
-    assert_exactly_once(url)
+    assert_exactly_once(url, tmp_path)
 
 
 @pytest.mark.slow
@@ -296,4 +317,4 @@ def test_a_postgresql_restart_mid_run_is_survived(tmp_path, postgres_server, pos
     _, err = worker.communicate(timeout=600)
     assert worker.returncode == 0, err
     assert "Traceback" not in err
-    assert_exactly_once(postgres_url)
+    assert_exactly_once(postgres_url, tmp_path)

@@ -21,6 +21,10 @@ SCALING_KEYS = ("accuracy-vs-width", "accuracy-vs-depth", "accuracy-heatmap",
                 "error-vs-params", "error-vs-flops", "pareto-front", "validation-curves",
                 "compute-frontier")
 OPTUNA_KEYS = ("optimization-history", "param-importances", "parallel-coordinate")
+# Drawn for each cell the report looks inside (its key then ends in the cell's).
+CELL_KEYS = ("per-class-accuracy", "confusion-matrix", "misclassified", "feature-maps",
+             "first-filters")
+CELL_SLOTS = dict(zip(CELL_KEYS, range(21, 26), strict=True))
 # Numbered so that sorting the saved graph objects' ids gives the report's order.
 DASHBOARD_IDS = tuple(f"{i:02d}-{key}" for i, key in enumerate(SCALING_KEYS, start=1))
 TRAIN = {"epochs": 2, "batch_size": 64, "optimizer": "adam", "learning_rate": 0.001,

@@ -1,6 +1,7 @@
 """search.report and search.dashboard on a real study: the slow tests train a tiny real
-grid with the CLI, render report.html and the served dashboard in headless Chromium, and
-write screenshots to test-artifacts/."""
+grid with the CLI, render report.html (with what the kept models show: per-class accuracy,
+confusion matrix, misclassified images, feature maps, filters) and the served dashboard in
+headless Chromium, and write screenshots to test-artifacts/."""
 
 from __future__ import annotations
 
@@ -20,9 +21,20 @@ from pathlib import Path
 import optuna
 import pytest
 
+from search.kept import kept_trial
 from search.report import ReportPaths, write_report
+from search.report.figure import cell_slug
 from storage import open_storage
-from tests.search.report.studies import ARTIFACTS, DASHBOARD_IDS, REPO, SCALING_KEYS
+from storage.artifacts import default_location
+from storage.records import to_record
+from tests.search.report.studies import (
+    ARTIFACTS,
+    CELL_KEYS,
+    CELL_SLOTS,
+    DASHBOARD_IDS,
+    REPO,
+    SCALING_KEYS,
+)
 
 TINY_PRESET = """\
 description = "Test grid: 2 widths x 2 depths of tiny CNNs and 2 dense sizes."
@@ -48,6 +60,7 @@ params = { units = [32, 128] }
 fixed = { layers = 1 }
 """
 TINY_TRIALS = 12
+NAMED = "cnn:width=8,depth=2"  # looked inside besides the best cell (maybe a dense one)
 CHROME_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
                 "--disable-background-networking", "--disable-component-update",
                 "--disable-sync", "--enable-logging=stderr", "--v=0",
@@ -85,7 +98,22 @@ def report_study(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, optuna.
 @pytest.fixture(scope="module")
 def report_files(report_study: tuple[str, optuna.Study],
                  tmp_path_factory: pytest.TempPathFactory) -> ReportPaths:
-    return write_report(report_study[1], tmp_path_factory.mktemp("report"), png=True)
+    url, study = report_study
+    return write_report(study, tmp_path_factory.mktemp("report"), png=True, cells=[NAMED],
+                        artifacts=default_location(url, "runs"))
+
+
+def inside(report_files: ReportPaths) -> list[tuple[str, str]]:
+    """(figure key, dashboard id) of the per-cell figures expected: the best cell's (a
+    dense cell has no feature maps or filters), then the named cell's."""
+    best = json.loads(report_files.scaling_json.read_text())["best_cell"]
+    return [(f"{k}-{cell_slug(cell)}", f"{CELL_SLOTS[k]}-{k}-{cell_slug(cell)}")
+            for cell in dict.fromkeys((best, NAMED)) for k in CELL_KEYS
+            if cell.startswith("cnn") or k not in ("feature-maps", "first-filters")]
+
+
+def figure_keys(report_files: ReportPaths) -> tuple[str, ...]:
+    return (*SCALING_KEYS, *(k for k, _ in inside(report_files)))
 
 
 @pytest.mark.slow
@@ -96,13 +124,24 @@ def test_report_renders_every_figure_in_headless_chromium(report_files: ReportPa
     dom = result.stdout
     assert "Uncaught" not in result.stderr
     assert '<pre id="js-errors"></pre>' in dom
-    assert report_files.figures == SCALING_KEYS
+    assert report_files.figures == figure_keys(report_files)
+    assert report_files.warnings == ()
     assert dom.index('id="setup"') < dom.index(f'id="{SCALING_KEYS[0]}"')
     for key in report_files.figures:
         start = dom.index(f'id="{key}"')
         figure = dom[start:dom.find("<section", start)]
         assert 'class="main-svg"' in figure, key
-        assert 'class="trace' in figure or 'class="hm"' in figure, f"{key} drew no data"
+        assert 'class="trace' in figure or 'class="hm"' in figure or "<image" in figure, (
+            f"{key} drew no data")
+    named = cell_slug(NAMED)
+    mistakes = dom[dom.index(f'id="misclassified-{named}"'):]
+    assert mistakes[:mistakes.index("<section")].count("<image") == 24
+    maps = dom[dom.index(f'id="feature-maps-{named}"'):]
+    assert maps[:maps.index("<section")].count("<image") == 3 * (1 + 2 * 4)  # 2 blocks
+    for caption in ("Test accuracy on each class of", "The most frequent mistake:",
+                    "recomputed from the loaded model) misclassifies",
+                    "What each block of the model of", "filters of block1_conv1"):
+        assert caption in dom, caption
     ARTIFACTS.mkdir(exist_ok=True)
     shot = ARTIFACTS / "report.png"
     chromium(report_files.html.as_uri(), tmp_path, f"--screenshot={shot}")
@@ -112,7 +151,7 @@ def test_report_renders_every_figure_in_headless_chromium(report_files: ReportPa
 @pytest.mark.slow
 @pytest.mark.trains
 def test_report_writes_pngs_and_tables_for_the_real_study(report_files: ReportPaths):
-    assert [p.stem for p in report_files.pngs] == list(SCALING_KEYS)
+    assert tuple(p.stem for p in report_files.pngs) == figure_keys(report_files)
     assert all(p.read_bytes().startswith(b"\x89PNG") for p in report_files.pngs)
     rows = list(csv.DictReader(io.StringIO(report_files.cells_csv.read_text())))
     assert len(rows) == 6 and {r["n"] for r in rows} == {"2"}
@@ -140,6 +179,36 @@ def test_report_writes_pngs_and_tables_for_the_real_study(report_files: ReportPa
     assert setup["first_start"] <= setup["last_complete"]
 
 
+@pytest.mark.slow
+@pytest.mark.trains
+def test_a_missing_or_corrupt_model_is_one_line_and_the_report_is_written(
+        report_study: tuple[str, optuna.Study], tmp_path: Path):
+    """The named cell's model truncated, every other file gone: one warning line per cell
+    looked inside, and the figures that need no model are drawn still."""
+    url, study = report_study
+    models = tmp_path / "models"
+    shutil.copytree(default_location(url, "runs"), models)
+    broken = kept_trial([to_record(t) for t in study.trials], NAMED)
+    assert broken is not None and broken.model_artifact is not None
+    for path in models.iterdir():
+        if path.name == broken.model_artifact:
+            path.write_bytes(path.read_bytes()[:1000])
+        else:
+            path.unlink()
+    paths = write_report(study, tmp_path / "report", dashboard=False, cells=[NAMED],
+                         artifacts=models)
+    best = json.loads(paths.scaling_json.read_text())["best_cell"]
+    assert len(paths.warnings) == len({best, NAMED})
+    assert all("\n" not in line for line in paths.warnings)
+    (named,) = [line for line in paths.warnings if f"({NAMED}, seed" in line]
+    assert "is not a whole .keras archive" in named
+    assert all("is missing from" in line for line in paths.warnings if line != named)
+    slug = cell_slug(NAMED)
+    assert {f"per-class-accuracy-{slug}", f"confusion-matrix-{slug}"} <= set(paths.figures)
+    assert not any(k.startswith(("misclassified", "feature-maps")) for k in paths.figures)
+    assert paths.html.is_file()
+
+
 def _lists(base: str, name: str) -> bool:
     try:
         with urllib.request.urlopen(f"{base}/api/studies", timeout=5) as r:
@@ -153,9 +222,11 @@ def dashboard(report_study: tuple[str, optuna.Study]) -> Iterator[str]:
     """search.dashboard.serve in a subprocess on a free loopback port; its base URL."""
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-c", "import sys; from search.dashboard import serve; "
-                               "serve(sys.argv[1], port=int(sys.argv[2]))",
-         report_study[0], str(port)],
+        [sys.executable, "-c", "import sys; from pathlib import Path; "
+                               "from search.dashboard import serve; "
+                               "serve(sys.argv[1], port=int(sys.argv[2]), "
+                               "artifacts=Path(sys.argv[3]))",
+         report_study[0], str(port), str(default_location(report_study[0], "runs"))],
         cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     try:
@@ -172,8 +243,9 @@ def dashboard(report_study: tuple[str, optuna.Study]) -> Iterator[str]:
 
 @pytest.mark.slow
 @pytest.mark.trains
-def test_dashboard_serves_the_study_its_trials_figures_and_note(
-        report_files: ReportPaths, dashboard: str, tmp_path: Path):
+def test_dashboard_serves_the_study_its_trials_figures_note_and_models(
+        report_files: ReportPaths, report_study: tuple[str, optuna.Study], dashboard: str,
+        tmp_path: Path):
     with urllib.request.urlopen(f"{dashboard}/api/studies", timeout=10) as r:
         summaries = json.load(r)["study_summaries"]
     (study_id,) = [s["study_id"] for s in summaries if s["study_name"] == "tiny"]
@@ -181,15 +253,28 @@ def test_dashboard_serves_the_study_its_trials_figures_and_note(
         detail = json.load(r)
     complete = [t for t in detail["trials"] if t["state"] == "Complete"]
     assert len(complete) == TINY_TRIALS
-    # in report order (optuna-dashboard alone lists them in set order)
-    assert [g["id"] for g in detail["plotly_graph_objects"]] == list(DASHBOARD_IDS)
+    # in report order (optuna-dashboard alone lists them in set order), the per-cell
+    # figures after the study's, by slot
+    ids = [*DASHBOARD_IDS, *(i for _, i in inside(report_files))]
+    assert sorted(g["id"] for g in detail["plotly_graph_objects"]) == sorted(ids)
     assert "# Scaling report: tiny" in detail["note"]["body"]
+    # Each kept model is listed with its trial and served as the file the store holds.
+    kept = [t for t in complete if t["artifacts"]]
+    assert kept and all(len(t["artifacts"]) == 1 for t in kept)
+    trial = kept[0]
+    (meta,) = trial["artifacts"]
+    assert meta["filename"] == "model.keras"
+    with urllib.request.urlopen(f"{dashboard}/artifacts/{study_id}/{trial['trial_id']}/"
+                                f"{meta['artifact_id']}", timeout=30) as r:
+        served = r.read()
+    folder = default_location(report_study[0], "runs")
+    assert served == (folder / meta["artifact_id"]).read_bytes()
 
     page = f"{dashboard}/dashboard/studies/{study_id}"
     result = chromium(page, tmp_path, "--dump-dom")
     assert "Uncaught" not in result.stderr
     assert "tiny" in result.stdout
-    for key in DASHBOARD_IDS:  # the custom figures are drawn on the study page
+    for key in ids:  # the custom figures are drawn on the study page
         start = result.stdout.index(f'id="user-defined-plot:{key}"')
         assert 'class="main-svg"' in result.stdout[start:start + 2000], key
     ARTIFACTS.mkdir(exist_ok=True)
