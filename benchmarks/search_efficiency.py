@@ -66,6 +66,7 @@ from search import presets
 from search.data import Splits, load_splits
 from search.presets import StudySpec
 from spaces.space import Space
+from storage import records
 
 CONTENDERS = ("optuna-tpe-hyperband", "optuna-random-median", "kt-hyperband", "kt-bayesian")
 
@@ -150,7 +151,7 @@ def trained_epochs(trial: optuna.trial.FrozenTrial) -> int:
     """Epochs this trial trained: KerasTuner's ``epochs`` attr (a continued round counts only
     its new epochs), else one per reported epoch (pruned trials included)."""
     if "kt_trial_id" in trial.user_attrs:
-        return int(trial.user_attrs["epochs_run"])
+        return int(records.attrs(trial)[records.EPOCHS_RUN])
     return len(trial.intermediate_values)
 
 

@@ -295,6 +295,7 @@ def pipeline_fit(name: str, cfg, data) -> dict[str, Any]:
     from search.objective import Objective
     from search.presets import StudySpec
     from spaces.space import Space
+    from storage import records
 
     family, knob, fixed = MODELS[name]
     space = Space.parse({"family": family, "params": {k: [v] for k, v in knob.items()},
@@ -311,8 +312,9 @@ def pipeline_fit(name: str, cfg, data) -> dict[str, Any]:
     if trial.state.name != "COMPLETE":
         raise RuntimeError(f"pipeline trial ended {trial.state.name}: "
                            f"{trial.user_attrs.get('fail_reason')}")
-    seconds = float(trial.user_attrs["train_seconds"])
-    return {"samples_per_s": int(trial.user_attrs["epochs_run"]) * len(data.x_train) / seconds,
+    stored = records.attrs(trial)
+    seconds = float(stored[records.TRAIN_SECONDS])
+    return {"samples_per_s": int(stored[records.EPOCHS_RUN]) * len(data.x_train) / seconds,
             "train_seconds": seconds, "val_accuracy": trial.value}
 
 
@@ -425,7 +427,7 @@ def measure_concurrent(ks: list[int], args: argparse.Namespace) -> list[dict[str
     """k CLI workers on one SQLite study of the preset; trials/hour per k."""
     import optuna
 
-    from storage import open_storage
+    from storage import open_storage, records
 
     rows = []
     for k in ks:
@@ -455,7 +457,7 @@ def measure_concurrent(ks: list[int], args: argparse.Namespace) -> list[dict[str
                       if t.state.name == "COMPLETE"]
             span = (max(t.datetime_complete for t in trials)
                     - min(t.datetime_start for t in trials)).total_seconds()
-            train = sum(float(t.user_attrs.get("train_seconds", 0)) for t in trials)
+            train = sum(float(records.attrs(t).get(records.TRAIN_SECONDS, 0)) for t in trials)
             rows.append({
                 "workers": k, "trials": len(trials), "wall_seconds": round(wall, 1),
                 "span_seconds": round(span, 1),

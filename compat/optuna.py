@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import optuna
 from optuna.trial import FrozenTrial
 
@@ -36,3 +38,23 @@ def rdb_private_reads() -> tuple[str, ...]:
     :func:`rdb_private_transactions`, Optuna reaches them past the public API.
     """
     return ("_get_trials", "_get_best_trial_id", "_get_stale_trial_ids")
+
+
+def artifact_links(trial: FrozenTrial) -> dict[str, str]:
+    """The artifacts uploaded to ``trial``, as {file name: artifact id}.
+
+    ``optuna.artifacts.upload_artifact`` links an artifact by a trial system attr
+    ``"artifacts:" + id`` holding the ``ArtifactMeta`` as JSON (Optuna 5.0.0,
+    ``optuna.artifacts._upload.ARTIFACTS_ATTR_PREFIX``). The public reader,
+    ``get_all_artifact_meta``, asks the storage again for every trial; the readers of a
+    whole study (``storage.records.to_record``) already hold each trial's system attrs, so
+    they read the links from there. A later upload of the same file name wins.
+    """
+    from optuna.artifacts._upload import ARTIFACTS_ATTR_PREFIX
+
+    links = {}
+    for key, value in trial.system_attrs.items():
+        if key.startswith(ARTIFACTS_ATTR_PREFIX):
+            meta = json.loads(value)
+            links[meta["filename"]] = meta["artifact_id"]
+    return links

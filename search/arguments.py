@@ -87,8 +87,6 @@ def build_parser(description: str, handlers: Mapping[str, Callable[[argparse.Nam
     rep.add_argument("--cell", action="append", default=[], metavar="CELL",
                      help="also look inside this cell's trained net, as inside the best "
                           "cell's (repeatable; cells as `show` names them)")
-    rep.add_argument("--data-dir", help="folder of the dataset's files, for the test images "
-                                        "the kept models are shown on")
     rep.set_defaults(func=handlers["report"])
 
     dash = sub.add_parser("dashboard", parents=[store, kept],

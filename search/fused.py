@@ -35,9 +35,9 @@ from search.train import (
     network,
     optimizer,
     result_of,
+    tested,
     training_scope,
 )
-from storage import records as R
 
 # on_epoch(member index, epoch (0-based), its validation accuracy), after each epoch in
 # which the member is still counted.
@@ -100,7 +100,7 @@ def epoch_batches(x: tf.Tensor, y: tf.Tensor, orders: Sequence[np.ndarray],
 
 def _replicated(x: np.ndarray, y: np.ndarray, members: int, batch_size: int
                 ) -> tf.data.Dataset:
-    """The same batches for every member (validation and test)."""
+    """The same batches for every member (validation)."""
     return (tf.data.Dataset.from_tensor_slices((x, y)).batch(batch_size)
             .map(lambda a, b: ((a,) * members, (b,) * members)).prefetch(tf.data.AUTOTUNE))
 
@@ -141,11 +141,12 @@ class _Member:
         if self.stopper is not None:
             self.stopper.on_epoch_end(epoch, {"val_accuracy": self.logs["val_accuracy"][-1]})
 
-    def result(self, test_accuracy: float) -> TrainResult | TrainingDiverged:
+    def result(self, test_accuracy: float, confusion: tuple[tuple[int, ...], ...]
+               ) -> TrainResult | TrainingDiverged:
         if self.diverged is not None:
             return self.diverged
         return result_of(self.logs, self.stopper, test_accuracy, self.train_seconds,
-                         self.epoch_seconds)
+                         self.epoch_seconds, confusion)
 
 
 def train_fused(
@@ -211,6 +212,7 @@ def train_fused(
         for member in members:
             if member.stopper is not None and member.diverged is None:
                 member.stopper.on_train_end()  # its best epoch's weights
-        test = model.evaluate(_replicated(data.x_test, data.y_test, len(members), 512),
-                              verbose=0, return_dict=True, callbacks=list(callbacks))
-        return [m.result(R.metric(test[f"{m.net.name}_accuracy"])) for m in members]
+        outputs = model.predict([data.x_test] * len(members), batch_size=512, verbose=0,
+                                callbacks=list(callbacks))
+        return [m.result(*tested(probabilities, data))
+                for m, probabilities in zip(members, outputs, strict=True)]

@@ -1,24 +1,27 @@
 """Kept models (``storage.artifacts``) as the readers use them: which trial's model stands
-for a cell, and a copy of it, checked, for ``export`` and ``report``.
+for a cell, a copy of it, checked, for ``export``, and what it did with the test images
+(``search.seen``) for ``report``.
 
-No Keras here: a ``.keras`` file is a zip archive, checked as one, so ``export`` stays on
-the light floor and ``report`` loads Keras only for a model that is really there.
+No Keras here: a ``.keras`` file is a zip archive, checked as one, and the test images'
+record is NumPy arrays, so ``export`` and ``report`` stay on the light floor.
 """
 
 from __future__ import annotations
 
 import os
 import secrets
+import tempfile
 import zipfile
 import zlib
 from collections.abc import Iterable
 from pathlib import Path
 
+from search import seen
 from storage import TrialRecord
 from storage.artifacts import download
 from storage.errors import ArtifactError
+from storage.records import SEEN_FILE
 
-MODEL_FILE = "model.keras"  # a trial's upload, as Optuna and the dashboard list it
 ARCHIVE = ("config.json", "model.weights.h5")  # what every .keras archive holds
 
 
@@ -57,3 +60,21 @@ def _whole(path: Path) -> bool:
             return archive.testzip() is None and set(ARCHIVE) <= set(archive.namelist())
     except (zipfile.BadZipFile, zlib.error, EOFError, OSError):
         return False
+
+
+def fetch_seen(location: Path, record: TrialRecord) -> seen.Seen:
+    """What ``record``'s kept model did with the test images, read from the artifact folder
+    ``location``; ArtifactError (one line) when it is missing or not whole."""
+    what = f"the test images' record of trial {record.number} ({record.cell}, seed {record.seed})"
+    if record.seen_artifact is None:
+        raise ArtifactError(f"{what}: none was kept")
+    with tempfile.TemporaryDirectory(prefix="seen-") as folder:
+        path = Path(folder) / SEEN_FILE
+        try:
+            download(location, record.seen_artifact, path)
+            return seen.read(path)
+        except ArtifactError as exc:
+            raise ArtifactError(f"{what}: {exc}") from None
+        except ValueError as exc:
+            raise ArtifactError(f"{what}: artifact {record.seen_artifact} in {location} is "
+                                f"{exc}") from None

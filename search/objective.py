@@ -21,7 +21,6 @@ from search import interrupt
 from search.config import TrainConfig
 from search.data import Splits
 from search.fused import fusable, train_fused
-from search.kept import MODEL_FILE
 from search.presets import Cell, StudySpec, resolve
 from search.train import StopOnSignal, TestEachEpoch, TrainingDiverged, train
 from spaces.space import cell_key
@@ -110,14 +109,13 @@ class Objective:
             callbacks.append(tested)
         store = self.store
         with tempfile.TemporaryDirectory(prefix="trial-model-") as folder:
-            model = Path(folder) / MODEL_FILE
             result = train(arch, self.data, cfg, seed, callbacks=callbacks,
-                           verbose=self.fit_verbose, save_to=None if store is None else model)
-            R.write(trial, R.measured(result, tested.curve if tested is not None else None,
-                                      result.confusion))
+                           verbose=self.fit_verbose,
+                           keep_in=None if store is None else Path(folder))
+            R.write(trial, R.measured(result, tested.curve if tested is not None else None))
             if store is not None:
                 with interrupt.shielded():  # the upload and its id are stored together
-                    artifacts.keep(trial, model, result.val_accuracy, self.spec.keep_models,
+                    artifacts.keep(trial, Path(folder), result.val_accuracy, self.spec.keep_models,
                                    store, by_cell=self.spec.mode == "grid")
         return result.val_accuracy
 

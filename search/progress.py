@@ -37,9 +37,9 @@ def _clock(seconds: float) -> str:
 def epoch_seconds_model(finished: list[FrozenTrial], images: int
                         ) -> Callable[[float], float] | None:
     """Seconds per epoch as a function of forward FLOPs, from finished trials (or None)."""
-    points = [(t.user_attrs[R.FLOPS] * images, t.user_attrs[R.TRAIN_SECONDS]
-               / t.user_attrs[R.EPOCHS_RUN]) for t in finished
-              if t.user_attrs.get(R.EPOCHS_RUN) and t.user_attrs.get(R.FLOPS)]
+    stored = [R.attrs(t) for t in finished]
+    points = [(a[R.FLOPS] * images, a[R.TRAIN_SECONDS] / a[R.EPOCHS_RUN]) for a in stored
+              if a.get(R.EPOCHS_RUN) and a.get(R.FLOPS)]
     if not points:
         return None
     x, y = np.array(points, dtype=float).T
@@ -116,7 +116,7 @@ class Progress:
         cells by 20-40 % (measured on the default study), a cell's own seeds do not."""
         rates: dict[str, list[float]] = {}
         for t in finished:
-            a = t.user_attrs
+            a = R.attrs(t)
             if a.get(R.EPOCHS_RUN) and a.get(R.TRAIN_SECONDS) is not None:
                 rates.setdefault(a.get(R.CELL), []).append(a[R.TRAIN_SECONDS] / a[R.EPOCHS_RUN])
         return {cell: float(np.mean(r)) for cell, r in rates.items()}
@@ -128,9 +128,9 @@ class Progress:
         if self.train.stop != "converged":
             return lambda cell: float(self.train.epochs)
         runs: dict[str, list[int]] = {}
-        for t in finished:
-            if t.user_attrs.get(R.EPOCHS_RUN):
-                runs.setdefault(t.user_attrs.get(R.CELL), []).append(t.user_attrs[R.EPOCHS_RUN])
+        for a in map(R.attrs, finished):
+            if a.get(R.EPOCHS_RUN):
+                runs.setdefault(a.get(R.CELL), []).append(a[R.EPOCHS_RUN])
         overall = float(np.mean([e for es in runs.values() for e in es]))
         return lambda cell: float(np.mean(runs[cell])) if cell in runs else overall
 
@@ -167,7 +167,7 @@ class Progress:
         if trial.state == TrialState.COMPLETE:
             wall = ((trial.datetime_complete - trial.datetime_start).total_seconds()
                     if trial.datetime_complete and trial.datetime_start else 0.0)
-            self.outside += max(0.0, wall - trial.user_attrs.get(R.TRAIN_SECONDS, 0.0))
+            self.outside += max(0.0, wall - R.attrs(trial).get(R.TRAIN_SECONDS, 0.0))
         self.epoch_text = ""
         if self.quiet:
             return

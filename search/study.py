@@ -292,7 +292,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     study = find_study(_existing_storage(args), args.study_name)
     paths = write_report(study, _export_dir(args.out, args.study_name), png=args.png,
-                         cells=args.cell, data_dir=args.data_dir,
+                         cells=args.cell,
                          artifacts=_artifacts(args.artifacts, _storage_url(args), args.out))
     print(f"wrote {paths.html}, {paths.scaling_json.name} and {paths.cells_csv.name}")
     _warn(paths.warnings)

@@ -16,14 +16,16 @@ from pathlib import Path
 from typing import Any
 
 import keras
+import numpy as np
 
 import spaces
 from compat.tensorflow import gradient_registry
-from search import interrupt
+from search import interrupt, seen
 from search.config import TrainConfig
 from search.data import Splits
 from search.stats import confusion
 from storage import records as R
+from storage.records import MODEL_FILE, SEEN_FILE
 
 LOSS = "sparse_categorical_crossentropy"  # integer labels, a softmax output
 # "plateau": the learning rate is multiplied by this after half the stopping patience
@@ -40,12 +42,16 @@ _GRADIENTS: dict[str, Any] = gradient_registry()
 
 
 class StopOnSignal(keras.callbacks.Callback):
-    """Ends ``fit``/``evaluate`` at the next batch once a stop was requested (Ctrl-C)."""
+    """Ends ``fit``, ``evaluate`` or ``predict`` at the next batch once a stop was
+    requested (Ctrl-C)."""
 
     def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
         interrupt.check()
 
     def on_test_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        interrupt.check()
+
+    def on_predict_batch_end(self, batch: int, logs: dict | None = None) -> None:
         interrupt.check()
 
 
@@ -67,8 +73,7 @@ class TrainResult:
     train_accuracy: float
     train_loss: float
     epoch_seconds: tuple[float, ...] = ()
-    # Test predictions by true class (rows) and predicted class (columns); empty where
-    # the training did not count them (fused members).
+    # Test predictions by true class (rows) and predicted class (columns).
     confusion: tuple[tuple[int, ...], ...] = ()
 
 
@@ -285,6 +290,15 @@ def check_finite(losses: Sequence[float]) -> None:
             raise TrainingDiverged(f"loss became {loss} in epoch {epoch}")
 
 
+def tested(probabilities: np.ndarray, data: Splits
+           ) -> tuple[float, tuple[tuple[int, ...], ...]]:
+    """The test accuracy (as stored) and the counts by class of a model's predicted
+    ``probabilities`` on the test split: the accuracy is the counts' trace over the total,
+    what Keras' accuracy metric counts (argmax against the label)."""
+    counts = confusion(data.y_test, probabilities.argmax(axis=-1), data.num_classes)
+    return R.metric(sum(counts[c][c] for c in range(len(counts))) / len(data.y_test)), counts
+
+
 def result_of(logs: Mapping[str, Sequence[float]], stopper: EarlyStoppingAfter | None,
               test_accuracy: float, train_seconds: float, epoch_seconds: Sequence[float],
               test_confusion: tuple[tuple[int, ...], ...] = ()) -> TrainResult:
@@ -315,14 +329,15 @@ def train(
     seed: int,
     callbacks: Sequence[keras.callbacks.Callback] = (),
     verbose: int = 0,
-    save_to: Path | None = None,
+    keep_in: Path | None = None,
 ) -> TrainResult:
     """Train ``spec`` from scratch with ``seed``; raise TrainingDiverged on a non-finite loss.
 
     The caller's ``callbacks`` run after early stopping, so their ``on_train_end`` and the
-    test evaluation see the restored best weights. The test predictions are counted by
-    class (``TrainResult.confusion``); with ``save_to``, the measured model is saved there
-    as a ``.keras`` file (:func:`save_inference_model`).
+    test pass see the restored best weights. The test predictions are counted by
+    class (``TrainResult.confusion``); with the folder ``keep_in``, the measured model is
+    saved there (:func:`save_inference_model`, ``storage.records.MODEL_FILE``) with what
+    it did with the test images (``search.seen``, ``storage.records.SEEN_FILE``).
     """
     keras.utils.set_random_seed(seed)
     with training_scope():
@@ -342,10 +357,13 @@ def train(
         )
         train_seconds = time.perf_counter() - start
         check_finite(history.history["loss"])
-        test = model.evaluate(data.x_test, data.y_test, batch_size=512, verbose=0,
-                              return_dict=True, callbacks=list(callbacks))
-        predicted = model.predict(data.x_test, batch_size=512, verbose=0).argmax(axis=-1)
-        if save_to is not None:
-            save_inference_model(model, spec, cfg, save_to)
-        return result_of(history.history, stopper, R.metric(test["accuracy"]), train_seconds,
-                         timer.seconds, confusion(data.y_test, predicted, data.num_classes))
+        # One pass over the test split (predictions, not evaluate: the counts by class too).
+        probabilities = model.predict(data.x_test, batch_size=512, verbose=0,
+                                      callbacks=list(callbacks))
+        accuracy, counts = tested(probabilities, data)
+        if keep_in is not None:
+            save_inference_model(model, spec, cfg, keep_in / MODEL_FILE)
+            seen.save(seen.see(model, spec, data.x_test, data.y_test, probabilities),
+                      keep_in / SEEN_FILE)
+        return result_of(history.history, stopper, accuracy, train_seconds, timer.seconds,
+                         counts)

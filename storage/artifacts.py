@@ -1,14 +1,15 @@
 """Trained models as Optuna artifacts: where they are stored, which trials keep one, and
 getting one back.
 
-A trial's model is uploaded with ``optuna.artifacts.upload_artifact`` at the end of the
-trial, while it still runs: Optuna links an artifact to its trial by a trial system attr,
-and a finished trial takes no attr (every store refuses it). So Optuna's own
-``get_all_artifact_meta`` and optuna-dashboard list every kept model; its id is stored
-through :func:`storage.records.write` too (``MODEL_ARTIFACT``), for the readers of records.
-The store is a folder (``FileSystemArtifactStore``), by default beside a file store
-(``runs/studies.db`` -> ``runs/studies.db.artifacts``), else in the output folder; workers
-on several machines must share it (``--artifacts``).
+A trial's model, and what it did with the test images (``search.seen``), are uploaded
+with ``optuna.artifacts.upload_artifact`` at the end of the trial, while it still runs:
+Optuna links an artifact to its trial by a trial system attr, and a finished trial takes
+no attr (every store refuses it). So Optuna's own ``get_all_artifact_meta`` and
+optuna-dashboard list every kept model, and the records read the links from there
+(``storage.records.to_record``: ``model_artifact``, ``seen_artifact``). The store is a
+folder (``FileSystemArtifactStore``), by default beside a file store (``runs/studies.db``
+-> ``runs/studies.db.artifacts``), else in the output folder; workers on several machines
+must share it (``--artifacts``).
 
 Which trials keep theirs (``--keep-models``, :data:`KEEP`):
 
@@ -23,9 +24,10 @@ Which trials keep theirs (``--keep-models``, :data:`KEEP`):
   only by deleting files that stay linked.
 - ``all``: every completed trial; ``none``: no model.
 
-A unit run again after its trial failed removes the file its failed trial had uploaded (a
-worker killed between the upload and the end of its trial), so a resumed grid leaves no
-orphan; a twin closed by the grid's claim never trains, so nothing is kept twice.
+A unit run again after its trial failed removes the files its failed trial had uploaded
+(a worker killed between an upload and the end of its trial; found by Optuna's links,
+written before each file), so a resumed grid leaves no orphan; a twin closed by the
+grid's claim never trains, so nothing is kept twice.
 """
 
 from __future__ import annotations
@@ -37,12 +39,18 @@ from pathlib import Path
 from typing import Any
 
 import optuna
-from optuna.artifacts import FileSystemArtifactStore, download_artifact, upload_artifact
+from optuna.artifacts import (
+    FileSystemArtifactStore,
+    download_artifact,
+    get_all_artifact_meta,
+    upload_artifact,
+)
 from optuna.artifacts.exceptions import ArtifactNotFound
 from optuna.trial import TrialState
 
 from storage import records
 from storage.errors import ArtifactError
+from storage.records import MODEL_FILE, SEEN_FILE
 from storage.urls import file_of
 
 KEEP = ("best", "all", "none")
@@ -83,28 +91,28 @@ def _unit(attrs: Mapping[str, Any]) -> tuple[Any, Any]:
     return attrs.get(records.CELL), attrs.get(records.SEED)
 
 
-def keep(trial: optuna.Trial, model: Path, value: float, policy: str,
+def keep(trial: optuna.Trial, folder: Path, value: float, policy: str,
          store: FileSystemArtifactStore, *, by_cell: bool = True) -> str | None:
     """End of ``trial`` (still running), whose validation accuracy is ``value``: remove the
-    models failed trials of its unit uploaded, then upload the file ``model`` if ``policy``
-    keeps it (judged within its cell, or the whole study without ``by_cell``) and store
-    its id. Returns the id, or None when nothing was kept."""
+    files failed trials of its unit uploaded, then, if ``policy`` keeps this trial (judged
+    within its cell, or the whole study without ``by_cell``), upload ``folder``'s
+    :data:`MODEL_FILE` and :data:`SEEN_FILE`. Returns the model's artifact id, or None
+    when nothing was kept."""
     unit = _unit(trial.user_attrs)
     trials = trial.study.get_trials(deepcopy=False)
-    for failed in trials:
-        if (failed.state == TrialState.FAIL and _unit(failed.user_attrs) == unit
-                and failed.user_attrs.get(records.MODEL_ARTIFACT)):
-            remove(store, failed.user_attrs[records.MODEL_ARTIFACT])
+    for failed in trials:  # by Optuna's links: written before each file, so none is missed
+        if failed.state == TrialState.FAIL and _unit(failed.user_attrs) == unit:
+            for meta in get_all_artifact_meta(failed, storage=trial.storage):
+                remove(store, meta.artifact_id)
     rivals = (t.value for t in trials if t.state == TrialState.COMPLETE and t.value is not None
               and (not by_cell or _unit(t.user_attrs)[0] == unit[0]))
     if not keeps(policy, value, rivals):
         return None
-    # The link is written before the file: a trial another worker ended meanwhile is
+    # Each link is written before its file: a trial another worker ended meanwhile is
     # refused here (UpdateFinishedTrialError, as the engines expect), before any file.
-    artifact_id = upload_artifact(artifact_store=store, file_path=str(model),
-                                  study_or_trial=trial)
-    records.write(trial, {records.MODEL_ARTIFACT: artifact_id})
-    return artifact_id
+    model, _ = (upload_artifact(artifact_store=store, file_path=str(folder / name),
+                                study_or_trial=trial) for name in (MODEL_FILE, SEEN_FILE))
+    return model
 
 
 def remove(store: FileSystemArtifactStore, artifact_id: str) -> None:

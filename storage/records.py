@@ -3,7 +3,7 @@
 This module is the schema of what a trial stores. Every user-attr name is a constant
 below, and :func:`write` is the one function that stores them, used by the objective, the
 KerasTuner engine and the benchmarks (claims, engines.execution and the heartbeat write only a
-reason or a mark, storage.artifacts the id of a kept model). Readers (console, analysis,
+reason or a mark; a kept model is linked by Optuna's own upload). Readers (console, analysis,
 report, export) read through :func:`attrs` or :func:`to_record`, which also read trials
 stored under older names. A new field is added here, once. A report can be made on
 another machine from the same database.
@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import optuna
+
+from compat.optuna import artifact_links
 
 # What a trial is: set when it starts (a queued grid unit holds its cell and seed already).
 CELL, SEED = "cell", "seed"
@@ -36,16 +38,18 @@ CONVERGED = "converged"  # stopped by patience, not by the epoch limit
 TRAIN_ACCURACY, TRAIN_LOSS = "train_accuracy", "train_loss"  # at the best epoch
 EPOCH_SECONDS = "epoch_seconds"  # per epoch: training and validation, not the test
 TEST_CURVE = "test_curve"  # per epoch test accuracy, only where the study asks for it
-# Test predictions counted by true class (rows) and predicted class (columns): per-class
-# accuracy is its diagonal over its row sums, so the report needs no model for either.
-CONFUSION = "test_confusion"
-# The Optuna artifact id of the trained model this trial kept (storage.artifacts); Optuna
-# links it from the trial's system attrs too, where its own tools and the dashboard see it.
-MODEL_ARTIFACT = "model_artifact"
+# Test accuracy on each class (0, 1, ...), what a cell's per-class intervals over seeds
+# need; the full confusion counts of a kept model are in its SEEN_FILE (search.seen).
+CLASS_ACCURACY = "class_accuracy"
 # How the fit went, stored together as one JSON attr FIT: every attr is a line of a
 # journal file (~110 bytes besides its value), and only analysis and reports read these.
 FIT = "fit"
-FIT_KEYS = (BEST_EPOCH, CONVERGED, TRAIN_ACCURACY, TRAIN_LOSS, EPOCH_SECONDS, TEST_CURVE)
+FIT_KEYS = (HOST, EPOCHS_RUN, TRAIN_SECONDS, BEST_EPOCH, CONVERGED, TRAIN_ACCURACY,
+            TRAIN_LOSS, EPOCH_SECONDS, TEST_CURVE, CLASS_ACCURACY)
+# A kept trial's files (storage.artifacts): its trained model and what that model did with
+# the test images. Not attrs of ours: Optuna links each upload from the trial's system
+# attrs, where its own tools and the dashboard find it, and the records read it there.
+MODEL_FILE, SEEN_FILE = "model.keras", "seen.npz"
 # KerasTuner's own bookkeeping (search/engines/keras_tuner.py): its trial id, tuner, and for a
 # continued Hyperband round the parent trial and the epoch it continues from.
 KT_TRIAL_ID, KT_TUNER = "kt_trial_id", "kt_tuner"
@@ -57,10 +61,10 @@ FINAL_FAILURE = "final_failure"  # the unit failed for good (e.g. diverged): no 
 DROPPED = "dropped from the queue"  # a fail_reason: the user asked for fewer units
 
 KEYS = frozenset({  # what write() stores
-    CELL, SEED, ARCH, TRAIN, PARAM_COUNT, FLOPS, ENGINE, HOST, TEST_ACCURACY, EPOCHS_RUN,
-    TRAIN_SECONDS, *FIT_KEYS, CONFUSION, MODEL_ARTIFACT, KT_TRIAL_ID, KT_TUNER,
+    CELL, SEED, ARCH, TRAIN, PARAM_COUNT, FLOPS, ENGINE, HOST, TEST_ACCURACY, *FIT_KEYS,
+    KT_TRIAL_ID, KT_TUNER,
     KT_PARENT_TRIAL_ID, KT_INITIAL_EPOCH, FAIL_REASON, PRUNE_REASON, DUPLICATE_OF, FINAL_FAILURE})
-_JSON = (ARCH, TRAIN, FIT, CONFUSION)  # stored as JSON text, read back as objects
+_JSON = (ARCH, TRAIN, FIT)  # stored as JSON text, read back as objects
 _DEFAULTS = {ENGINE: OPTUNA}  # not stored; attrs() fills them in
 # Trials stored before this schema: FAMILY, VAL_ACCURACY, ENGINE "optuna" and FIT_KEYS were
 # attrs of their own (read as they are), and the epochs run were "epochs".
@@ -101,31 +105,32 @@ class Measured(Protocol):
     train_accuracy: float
     train_loss: float
     epoch_seconds: Sequence[float]
+    confusion: Sequence[Sequence[int]]  # test predictions by true and predicted class
 
 
 def setup(*, cell: str, seed: int, arch: Mapping[str, Any], train: Mapping[str, Any],
           param_count: int, flops: int, engine: str = OPTUNA) -> dict[str, Any]:
-    """What a trial is, stored when it starts, with the host it runs on (``arch`` is the
-    ArchSpec's ``to_dict()``, which names the family)."""
+    """What a trial is, stored when it starts (``arch`` is the ArchSpec's ``to_dict()``,
+    which names the family)."""
     return {CELL: cell, SEED: seed, ARCH: dict(arch), TRAIN: dict(train),
-            PARAM_COUNT: param_count, FLOPS: flops, ENGINE: engine, HOST: platform.node()}
+            PARAM_COUNT: param_count, FLOPS: flops, ENGINE: engine}
 
 
-def measured(result: Measured, test_curve: Sequence[float] | None = None,
-             confusion: Sequence[Sequence[int]] = ()) -> dict[str, Any]:
+def measured(result: Measured, test_curve: Sequence[float] | None = None) -> dict[str, Any]:
     """What a training measured, stored when it ends (its validation accuracy is the
-    trial's value); ``test_curve`` where the study tests every epoch, ``confusion``
-    where the training counted its test predictions."""
+    trial's value), with the host it ran on; ``test_curve`` where the study tests every
+    epoch."""
     values = {
-        TEST_ACCURACY: result.test_accuracy,
+        TEST_ACCURACY: result.test_accuracy, HOST: platform.node(),
         EPOCHS_RUN: result.epochs, TRAIN_SECONDS: round(result.train_seconds, 3),
         BEST_EPOCH: result.best_epoch, CONVERGED: result.converged,
         TRAIN_ACCURACY: result.train_accuracy, TRAIN_LOSS: result.train_loss,
         EPOCH_SECONDS: list(result.epoch_seconds)}
     if test_curve is not None:
         values[TEST_CURVE] = list(test_curve)
-    if confusion:
-        values[CONFUSION] = [list(row) for row in confusion]
+    if result.confusion:
+        values[CLASS_ACCURACY] = [metric(row[k] / max(sum(row), 1))
+                                  for k, row in enumerate(result.confusion)]
     return values
 
 
@@ -176,7 +181,7 @@ def attrs(trial: optuna.trial.FrozenTrial) -> dict[str, Any]:
     stored = dict(trial.user_attrs)
     flat: dict[str, Any] = {_LEGACY.get(k, k): v for k, v in stored.items() if k != FIT}
     flat.update(_decoded(stored.get(FIT)) or {})
-    for key in (ARCH, TRAIN, CONFUSION):
+    for key in (ARCH, TRAIN):
         if key in flat:
             flat[key] = _decoded(flat[key])
     if isinstance(flat.get(ARCH), dict):
@@ -229,8 +234,9 @@ class TrialRecord:
     epoch_seconds: tuple[float, ...] = ()
     test_curve: tuple[float, ...] = ()
     final_failure: bool = False  # failed for good: the same seed would fail again
-    confusion: tuple[tuple[int, ...], ...] = ()  # test counts: rows true, columns predicted
+    class_accuracy: tuple[float, ...] = ()  # test accuracy on each class
     model_artifact: str | None = None  # the Optuna artifact id of its kept model
+    seen_artifact: str | None = None  # ... and of what that model did with the test split
 
     @property
     def complete(self) -> bool:
@@ -239,6 +245,7 @@ class TrialRecord:
 
 def to_record(trial: optuna.trial.FrozenTrial) -> TrialRecord:
     a = attrs(trial)
+    links = artifact_links(trial)
     return TrialRecord(
         number=trial.number,
         state=trial.state.name,
@@ -266,8 +273,9 @@ def to_record(trial: optuna.trial.FrozenTrial) -> TrialRecord:
         epoch_seconds=tuple(a.get(EPOCH_SECONDS, ())),
         test_curve=tuple(a.get(TEST_CURVE, ())),
         final_failure=trial.state.name == "FAIL" and bool(a.get(FINAL_FAILURE)),
-        confusion=tuple(tuple(row) for row in a.get(CONFUSION) or ()),
-        model_artifact=a.get(MODEL_ARTIFACT),
+        class_accuracy=tuple(a.get(CLASS_ACCURACY) or ()),
+        model_artifact=links.get(MODEL_FILE),
+        seen_artifact=links.get(SEEN_FILE),
     )
 
 

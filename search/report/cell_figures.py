@@ -18,7 +18,7 @@ from plotly.subplots import make_subplots
 
 from search.report.figure import Figure, Plot, cell_slug, register_cell, registered_cells
 from search.report.inside import Look
-from search.report.trained import Example, Seen
+from search.seen import Example, Seen
 from search.stats import Interval
 
 MISTAKE_COLUMNS = 6
@@ -72,11 +72,11 @@ def per_class_accuracy(look: Look) -> Plot | None:
 
 @register_cell("confusion-matrix", slot=22)
 def confusion_matrix(look: Look) -> Plot | None:
-    """Test predictions summed over the seeds: true class by predicted class."""
-    classes = look.classes
-    if classes is None:
+    """The kept model's test predictions: true class by predicted class."""
+    seen = look.seen
+    if seen is None:
         return None
-    counts = np.array(classes.confusion)
+    counts = seen.confusion
     share = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
     labels = list(look.labels)
     fig = go.Figure(go.Heatmap(
@@ -88,12 +88,12 @@ def confusion_matrix(look: Look) -> Plot | None:
     title = f"Confusion matrix: {look.cell.cell}"
     _style(fig, title, 560)
     fig.update_layout(xaxis_title="predicted class", yaxis_title="true class")
-    true, predicted, n = classes.most_confused()
-    caption = (f"Test predictions of {look.cell.cell} summed over {len(classes.seeds)} seed(s) "
-               f"({classes.total:,} predictions): rows are the true class, columns the "
-               f"predicted one, the colour the share of the row. The most frequent mistake: "
-               f"{labels[true]} taken for {labels[predicted]}, {n:,} times "
-               f"({100 * share[true, predicted]:.1f} % of the {labels[true]} images).")
+    true, predicted, n = seen.most_confused()
+    caption = (f"Test predictions of {_model_text(look, seen)} ({seen.total:,} images): rows "
+               f"are the true class, columns the predicted one, the colour the share of the "
+               f"row. The most frequent mistake: {labels[true]} taken for {labels[predicted]}, "
+               f"{n:,} times ({100 * share[true, predicted]:.1f} % of the {labels[true]} "
+               f"images).")
     return Plot(title, caption, fig)
 
 
@@ -116,8 +116,8 @@ def _panels(panels: Sequence[tuple[np.ndarray, str]], columns: int) -> go.Figure
 
 
 def _model_text(look: Look, seen: Seen, full: bool = False) -> str:
-    """Which model a figure shows; ``full``: why this one, and its test accuracy stored
-    and recomputed."""
+    """Which model a figure shows; ``full``: why this one, and its test accuracy as stored
+    and as its kept predictions give it (the two agree unless a file was swapped)."""
     model = look.model
     assert model is not None and model.test_accuracy is not None
     text = f"the model of {look.cell.cell}, seed {model.seed} (trial {model.number}"
@@ -125,7 +125,7 @@ def _model_text(look: Look, seen: Seen, full: bool = False) -> str:
         return text + ")"
     return (f"{text}: the best of the cell's seeds by validation accuracy that kept its "
             f"model; test accuracy {100 * model.test_accuracy:.2f} % stored, "
-            f"{100 * seen.accuracy:.2f} % recomputed from the loaded model)")
+            f"{100 * seen.accuracy:.2f} % from its kept predictions)")
 
 
 def _label(look: Look, example: Example) -> str:

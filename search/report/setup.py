@@ -16,7 +16,7 @@ from search.analysis import Analysis
 from search.export import versions
 from search.report.text import rule_text, seed_counts, seeds_text
 from storage import TrialRecord
-from storage.records import HOST
+from storage.records import HOST, attrs
 
 # Training settings the Set-up names besides the epoch rule, with their words.
 TRAIN_SHOWN = {"optimizer": "optimizer", "learning_rate": "learning rate",
@@ -89,7 +89,7 @@ def study_setup(trials: Sequence[optuna.trial.FrozenTrial], records: Sequence[Tr
     done = [t for t, r in zip(trials, records, strict=True) if r.complete]
     starts = [t.datetime_start for t in done if t.datetime_start is not None]
     ends = [t.datetime_complete for t in done if t.datetime_complete is not None]
-    hosts = Counter(str(h) for t in done if (h := t.user_attrs.get(HOST)))
+    hosts = Counter(str(h) for t in done if (h := attrs(t).get(HOST)))
     return Setup(
         dataset=dataset, training_images=analysis.images, training_rule=rule_text(analysis),
         train={k: list(dict.fromkeys(v for c in analysis.cells

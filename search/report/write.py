@@ -41,8 +41,7 @@ class ReportPaths:
 
 def write_report(study: optuna.Study, out: Path, *, png: bool = False,
                  dashboard: bool = True, budget: str | None = None,
-                 cells: Sequence[str] = (), artifacts: Path | None = None,
-                 data_dir: str | None = None) -> ReportPaths:
+                 cells: Sequence[str] = (), artifacts: Path | None = None) -> ReportPaths:
     """Write report.html, scaling.json and cells.csv into ``out`` (PNGs in ``out/figures``
     when ``png``); with ``dashboard``, save the scaling figures and a note into the study.
 
@@ -50,8 +49,7 @@ def write_report(study: optuna.Study, out: Path, *, png: bool = False,
     dataset's training split) and scale the compute frontier; ``budget`` overrides how the
     headline describes them. The best cell and the ``cells`` named are looked inside
     (``search.report.inside``): from the stored counts, and with the artifact folder
-    ``artifacts`` from their kept models too, on the test images of the study's dataset
-    (its files in ``data_dir``, else where the dataset looks for them).
+    ``artifacts`` from what their kept models did with the test images too.
     """
     trials = study.get_trials(deepcopy=False)  # fetched once: records and Set-up share them
     records = [to_record(t) for t in trials]
@@ -65,7 +63,7 @@ def write_report(study: optuna.Study, out: Path, *, png: bool = False,
     if not analysis.cells:
         raise ReportError(f"study {study.study_name!r} has no completed trial to report")
     setup = study_setup(trials, records, analysis, identity.get("dataset"))
-    inside, warnings = looks(analysis, records, identity, cells, artifacts, data_dir)
+    inside, warnings = looks(analysis, records, identity, cells, artifacts)
     figures = scaling_figures(analysis, records) + cell_figures(inside)
     if identity.get("mode") == "search":
         figures += optuna_figures(study)

@@ -59,3 +59,23 @@ def test_the_tables_that_make_a_store_ours_are_optunas():
 
     assert set(models.BaseModel.metadata.tables) | {"alembic_version"} == OPTUNA_TABLES, (
         changed("the RDB schema's tables differ from storage.sqlite.OPTUNA_TABLES"))
+
+
+def test_artifact_links_are_the_uploads_optuna_lists(tmp_path):
+    from optuna.artifacts import FileSystemArtifactStore, get_all_artifact_meta, upload_artifact
+
+    storage = optuna.storages.InMemoryStorage()
+    study = optuna.create_study(storage=storage)
+    trial = study.ask()
+    store = FileSystemArtifactStore(tmp_path)
+    for name in ("model.keras", "seen.npz"):
+        (tmp_path / name).write_text(name)
+        upload_artifact(artifact_store=store, file_path=str(tmp_path / name),
+                        study_or_trial=trial)
+    trial.set_user_attr("other", "value")
+    study.tell(trial, 1.0)
+    frozen = study.trials[0]
+    listed = {m.filename: m.artifact_id for m in get_all_artifact_meta(frozen, storage=storage)}
+    assert compat.artifact_links(frozen) == listed, changed(
+        "artifact links are no longer 'artifacts:' system attrs holding ArtifactMeta JSON")
+    assert set(listed) == {"model.keras", "seen.npz"}

@@ -116,8 +116,10 @@ def test_export_writes_the_trained_model_that_reproduces_the_stored_test_accurac
     assert model["file"] == exported.name
     storage = optuna.storages.RDBStorage(url)
     trial = optuna.load_study(study_name="s", storage=storage).trials[model["trial"]]
-    (meta,) = get_all_artifact_meta(trial, storage=storage)
-    assert (meta.artifact_id, meta.filename) == (model["artifact_id"], "model.keras")
+    metas = {m.filename: m for m in get_all_artifact_meta(trial, storage=storage)}
+    assert set(metas) == {"model.keras", "seen.npz"}
+    meta = metas["model.keras"]
+    assert meta.artifact_id == model["artifact_id"]
     download_artifact(artifact_store=FileSystemArtifactStore(tmp / "X.db.artifacts"),
                       artifact_id=meta.artifact_id, file_path=str(tmp / "plain.keras"))
     assert (tmp / "plain.keras").read_bytes() == exported.read_bytes()

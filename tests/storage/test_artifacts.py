@@ -6,7 +6,12 @@ from pathlib import Path
 
 import optuna
 import pytest
-from optuna.artifacts import FileSystemArtifactStore, download_artifact, get_all_artifact_meta
+from optuna.artifacts import (
+    FileSystemArtifactStore,
+    download_artifact,
+    get_all_artifact_meta,
+    upload_artifact,
+)
 from optuna.trial import TrialState
 
 from storage import Claimer, Unit, open_storage, queue_missing
@@ -39,14 +44,23 @@ def grid(tmp_path: Path, url: str | None = None):
 
 
 def model(tmp_path: Path, text: str) -> Path:
-    path = tmp_path / text / "model.keras"
-    path.parent.mkdir()
-    path.write_text(text)
-    return path
+    """A folder as a training leaves it: a model and its test images' record."""
+    folder = tmp_path / text
+    folder.mkdir()
+    (folder / A.MODEL_FILE).write_text(text)
+    (folder / A.SEEN_FILE).write_text(f"{text} seen")
+    return folder
 
 
 def files(store_dir: Path) -> set[str]:
     return {p.name for p in store_dir.iterdir()}
+
+
+def ids(trial: optuna.trial.FrozenTrial) -> set[str]:
+    """The artifact ids a kept trial stored: its model's and its record's."""
+    record = R.to_record(trial)
+    assert record.model_artifact and record.seen_artifact
+    return {record.model_artifact, record.seen_artifact}
 
 
 def test_best_keeps_a_trial_no_completed_trial_of_its_cell_beats(tmp_path):
@@ -60,7 +74,7 @@ def test_best_keeps_a_trial_no_completed_trial_of_its_cell_beats(tmp_path):
     worse = claimer.claim()  # cell a, seed 1
     assert A.keep(worse, model(tmp_path, "a1"), 0.7, "best", store) is None
     study.tell(worse, 0.7)
-    assert files(tmp_path / "models") == {kept, R.to_record(study.trials[1]).model_artifact}
+    assert files(tmp_path / "models") == ids(study.trials[0]) | ids(study.trials[1])
     # Judged within the whole study (a search), cell b's seed 1 at 0.75 trails cell a's 0.8.
     last = claimer.claim()
     assert A.keep(last, model(tmp_path, "b1"), 0.75, "best", store, by_cell=False) is None
@@ -68,9 +82,11 @@ def test_best_keeps_a_trial_no_completed_trial_of_its_cell_beats(tmp_path):
     # What a plain Optuna session on the same storage sees: the link, the file, the id.
     plain_storage = optuna.storages.RDBStorage(f"sqlite:///{tmp_path}/s.db")
     plain = optuna.load_study(study_name="g", storage=plain_storage)
-    (meta,) = get_all_artifact_meta(plain.trials[0], storage=plain_storage)
-    assert (meta.artifact_id, meta.filename) == (kept, "model.keras")
-    assert plain.trials[0].user_attrs[R.MODEL_ARTIFACT] == kept
+    metas = get_all_artifact_meta(plain.trials[0], storage=plain_storage)
+    record = R.to_record(plain.trials[0])  # the records read Optuna's links
+    assert {(m.artifact_id, m.filename) for m in metas} == {
+        (kept, "model.keras"), (record.seen_artifact, "seen.npz")}
+    assert record.model_artifact == kept
     download_artifact(artifact_store=FileSystemArtifactStore(tmp_path / "models"),
                       artifact_id=kept, file_path=str(tmp_path / "got.keras"))
     assert (tmp_path / "got.keras").read_text() == "a0"
@@ -85,24 +101,27 @@ def test_all_keeps_every_trial_and_none_keeps_none(tmp_path):
         study.tell(trial, value)
     assert [R.to_record(t).model_artifact is not None for t in study.trials[:3]] == [
         True, True, False]
-    assert len(files(tmp_path / "models")) == 2
+    assert len(files(tmp_path / "models")) == 4  # two kept trials, two files each
 
 
-def test_a_resumed_unit_removes_the_model_its_failed_trial_left(tmp_path):
-    """A worker killed between its upload and the end of its trial: the heartbeat fails the
-    trial, the unit is queued again, and its new trial removes the orphaned file."""
+def test_a_resumed_unit_removes_the_files_its_failed_trial_left(tmp_path):
+    """A worker killed between its upload and the end of its trial (here even before its
+    ids were stored: Optuna's link alone is there): the heartbeat fails the trial, the unit
+    is queued again, and its new trial removes the orphaned file."""
     study, storage, claimer, store = grid(tmp_path)
     killed = claimer.claim()  # cell a, seed 0
-    orphan = A.keep(killed, model(tmp_path, "killed"), 0.9, "best", store)
+    orphan = upload_artifact(artifact_store=store, study_or_trial=killed,
+                             file_path=str(model(tmp_path, "killed") / A.MODEL_FILE))
     other = claimer.claim()  # cell b, seed 0: failed too, but another unit
-    elsewhere = A.keep(other, model(tmp_path, "other"), 0.9, "best", store)
+    A.keep(other, model(tmp_path, "other"), 0.9, "best", store)
     for trial in (killed, other):
         study.tell(trial, state=TrialState.FAIL)
     assert queue_missing(study, [Unit("a", 0, {})]) == 1
     again = Claimer(study, storage, [Unit("a", 0, {})]).claim()
     assert again.user_attrs[R.CELL] == "a" and again.user_attrs[R.SEED] == 0
-    kept = A.keep(again, model(tmp_path, "again"), 0.6, "best", store)
-    assert files(tmp_path / "models") == {kept, elsewhere}
+    A.keep(again, model(tmp_path, "again"), 0.6, "best", store)
+    study.tell(again, 0.6)
+    assert files(tmp_path / "models") == ids(study.trials[-1]) | ids(study.trials[1])
     assert orphan not in files(tmp_path / "models")
 
 

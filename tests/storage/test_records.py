@@ -27,6 +27,7 @@ class Result:
     train_accuracy: float = 0.85
     train_loss: float = 0.4
     epoch_seconds: tuple[float, ...] = (0.6, 0.5)
+    confusion: tuple[tuple[int, ...], ...] = ()
 
 
 def _setup(**changes):
@@ -47,13 +48,12 @@ def test_a_grid_trial_writes_each_attr_once_and_the_fit_details_as_one(tmp_path)
     queue_missing(study, [Unit("dense:units=8", 0, {})])
     trial = study.ask()
     R.write(trial, _setup())
-    R.write(trial, R.measured(Result(), test_curve=[0.7, 0.8]))
+    R.write(trial, R.measured(Result(confusion=((3, 1), (0, 4))), test_curve=[0.7, 0.8]))
     study.tell(trial, 0.81)
     # cell and seed were stored when the unit was queued, the family is the ArchSpec's, the
     # validation accuracy the trial's value, and engine "optuna" the default.
     assert _user_attr_lines(journal) == [
-        R.ARCH, R.TRAIN, R.PARAM_COUNT, R.FLOPS, R.HOST, R.TEST_ACCURACY, R.EPOCHS_RUN,
-        R.TRAIN_SECONDS, R.FIT]
+        R.ARCH, R.TRAIN, R.PARAM_COUNT, R.FLOPS, R.TEST_ACCURACY, R.FIT]
     stored = optuna.load_study(study_name="s", storage=open_storage(
         f"journal:///{journal}")).trials[0]
     record = R.to_record(stored)
@@ -64,6 +64,7 @@ def test_a_grid_trial_writes_each_attr_once_and_the_fit_details_as_one(tmp_path)
         2, 1.235, 2, False)
     assert record.epoch_seconds == (0.6, 0.5) and record.test_curve == (0.7, 0.8)
     assert R.attrs(stored)[R.TRAIN_LOSS] == 0.4
+    assert record.class_accuracy == (0.75, 1.0)  # each class's counts' diagonal share
 
 
 def test_a_trial_stored_under_the_old_names_reads_as_one_stored_now():

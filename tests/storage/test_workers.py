@@ -86,8 +86,8 @@ def assert_exactly_once(url: str, tmp_path: Path) -> None:
 
 def assert_models_kept(url: str, folder: Path) -> None:
     """The default policy (best) as Optuna sees it: every cell's best trial linked to its
-    model, every file in the store linked from a completed trial (none orphaned by a
-    failed or repeated unit), no trial with two."""
+    model and its test images' record, every file in the store linked from a completed
+    trial (none orphaned by a failed or repeated unit), no trial with more."""
     storage = open_storage(url)
     study = optuna.load_study(study_name="w", storage=storage)
     linked: dict[int, list[str]] = {
@@ -96,8 +96,10 @@ def assert_models_kept(url: str, folder: Path) -> None:
     complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
     for cell in {t.user_attrs["cell"] for t in complete}:
         best = max((t for t in complete if t.user_attrs["cell"] == cell), key=lambda t: t.value)
-        assert linked[best.number] == [best.user_attrs[records.MODEL_ARTIFACT]], cell
-    assert all(len(ids) <= 1 for ids in linked.values())
+        record = records.to_record(best)
+        assert sorted(linked[best.number]) == sorted([record.model_artifact,
+                                                      record.seen_artifact]), cell
+    assert all(len(ids) <= 2 for ids in linked.values())
     assert {p.name for p in folder.iterdir()} == {i for t in complete for i in linked[t.number]}
 
 

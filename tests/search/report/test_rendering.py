@@ -139,7 +139,7 @@ def test_report_renders_every_figure_in_headless_chromium(report_files: ReportPa
     maps = dom[dom.index(f'id="feature-maps-{named}"'):]
     assert maps[:maps.index("<section")].count("<image") == 3 * (1 + 2 * 4)  # 2 blocks
     for caption in ("Test accuracy on each class of", "The most frequent mistake:",
-                    "recomputed from the loaded model) misclassifies",
+                    "from its kept predictions) misclassifies",
                     "What each block of the model of", "filters of block1_conv1"):
         assert caption in dom, caption
     ARTIFACTS.mkdir(exist_ok=True)
@@ -181,17 +181,17 @@ def test_report_writes_pngs_and_tables_for_the_real_study(report_files: ReportPa
 
 @pytest.mark.slow
 @pytest.mark.trains
-def test_a_missing_or_corrupt_model_is_one_line_and_the_report_is_written(
+def test_a_missing_or_corrupt_record_is_one_line_and_the_report_is_written(
         report_study: tuple[str, optuna.Study], tmp_path: Path):
-    """The named cell's model truncated, every other file gone: one warning line per cell
-    looked inside, and the figures that need no model are drawn still."""
+    """The named cell's record of its test images truncated, every other file gone: one
+    warning line per cell looked inside, and the figures that need no model are drawn."""
     url, study = report_study
     models = tmp_path / "models"
     shutil.copytree(default_location(url, "runs"), models)
     broken = kept_trial([to_record(t) for t in study.trials], NAMED)
-    assert broken is not None and broken.model_artifact is not None
+    assert broken is not None and broken.seen_artifact is not None
     for path in models.iterdir():
-        if path.name == broken.model_artifact:
+        if path.name == broken.seen_artifact:
             path.write_bytes(path.read_bytes()[:1000])
         else:
             path.unlink()
@@ -201,7 +201,7 @@ def test_a_missing_or_corrupt_model_is_one_line_and_the_report_is_written(
     assert len(paths.warnings) == len({best, NAMED})
     assert all("\n" not in line for line in paths.warnings)
     (named,) = [line for line in paths.warnings if f"({NAMED}, seed" in line]
-    assert "is not a whole .keras archive" in named
+    assert "is not a whole seen.npz" in named
     assert all("is missing from" in line for line in paths.warnings if line != named)
     slug = cell_slug(NAMED)
     assert {f"per-class-accuracy-{slug}", f"confusion-matrix-{slug}"} <= set(paths.figures)
@@ -258,17 +258,18 @@ def test_dashboard_serves_the_study_its_trials_figures_note_and_models(
     ids = [*DASHBOARD_IDS, *(i for _, i in inside(report_files))]
     assert sorted(g["id"] for g in detail["plotly_graph_objects"]) == sorted(ids)
     assert "# Scaling report: tiny" in detail["note"]["body"]
-    # Each kept model is listed with its trial and served as the file the store holds.
+    # Each kept model and its test images' record are listed with their trial and served
+    # as the files the store holds.
     kept = [t for t in complete if t["artifacts"]]
-    assert kept and all(len(t["artifacts"]) == 1 for t in kept)
+    assert kept and all(sorted(a["filename"] for a in t["artifacts"]) == ["model.keras",
+                                                                         "seen.npz"]
+                        for t in kept)
     trial = kept[0]
-    (meta,) = trial["artifacts"]
-    assert meta["filename"] == "model.keras"
-    with urllib.request.urlopen(f"{dashboard}/artifacts/{study_id}/{trial['trial_id']}/"
-                                f"{meta['artifact_id']}", timeout=30) as r:
-        served = r.read()
     folder = default_location(report_study[0], "runs")
-    assert served == (folder / meta["artifact_id"]).read_bytes()
+    for meta in trial["artifacts"]:
+        with urllib.request.urlopen(f"{dashboard}/artifacts/{study_id}/{trial['trial_id']}/"
+                                    f"{meta['artifact_id']}", timeout=30) as r:
+            assert r.read() == (folder / meta["artifact_id"]).read_bytes()
 
     page = f"{dashboard}/dashboard/studies/{study_id}"
     result = chromium(page, tmp_path, "--dump-dom")
