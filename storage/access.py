@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import os
 import urllib.parse
+from pathlib import Path
 
-from storage.errors import ReadOnlyStorageError
+from storage.errors import ReadOnlyStorageError, StorageError
 from storage.urls import file_of, is_journal_url
 
 
@@ -34,3 +35,16 @@ def check_writable(url: str) -> None:
         if not os.access(needed, os.W_OK):
             raise ReadOnlyStorageError(f"the store is read-only: this user cannot write "
                                        f"{needed} (list, show, report and export read it)")
+
+
+def make_writable(folder: Path, error: type[StorageError], cannot_create: str,
+                  cannot_write: str) -> None:
+    """Create ``folder`` (with its parents) if missing, and check this user can write in
+    it: a store file's folder, an artifact folder. ``error`` with one of the two messages
+    (the OS's reason after the first) when not."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise error(f"{cannot_create}: {exc.strerror}") from None
+    if not os.access(folder, os.W_OK):
+        raise error(cannot_write)

@@ -49,6 +49,7 @@ from optuna.artifacts.exceptions import ArtifactNotFound
 from optuna.trial import TrialState
 
 from storage import records
+from storage.access import make_writable
 from storage.errors import ArtifactError
 from storage.records import MODEL_FILE, SEEN_FILE
 from storage.urls import file_of
@@ -67,14 +68,9 @@ def default_location(url: str, out: str | os.PathLike[str]) -> Path:
 
 def open_store(location: Path) -> FileSystemArtifactStore:
     """The store in ``location``, created if missing (for a worker that uploads)."""
-    try:
-        location.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ArtifactError(f"cannot create the artifact folder {location}: "
-                            f"{exc.strerror}") from None
-    if not os.access(location, os.W_OK):
-        raise ArtifactError(f"cannot write to the artifact folder {location}: permission "
-                            "denied (choose another with --artifacts, or --keep-models none)")
+    make_writable(location, ArtifactError, f"cannot create the artifact folder {location}",
+                  f"cannot write to the artifact folder {location}: permission denied "
+                  "(choose another with --artifacts, or --keep-models none)")
     return FileSystemArtifactStore(location)
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import os
 import sqlite3
 import threading
 from collections.abc import Callable
@@ -21,6 +20,7 @@ import optuna
 import sqlalchemy
 
 from compat.optuna import rdb_private_reads
+from storage.access import make_writable
 from storage.errors import StorageError, StorageURLError
 from storage.retry import ResilientStorage
 from storage.urls import sqlite_path, sqlite_read_only
@@ -97,13 +97,8 @@ def sqlite_options(parsed: sqlalchemy.URL) -> dict:
     if sqlite_read_only(parsed):
         return options  # nothing to create or write
     folder = sqlite_path(parsed).resolve().parent
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise StorageError(f"cannot create the folder for {parsed.database}: "
-                           f"{exc.strerror}") from None
-    if not os.access(folder, os.W_OK):
-        raise StorageError(f"cannot write the SQLite file in {folder}: permission denied")
+    make_writable(folder, StorageError, f"cannot create the folder for {parsed.database}",
+                  f"cannot write the SQLite file in {folder}: permission denied")
     return options
 
 
