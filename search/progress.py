@@ -54,16 +54,21 @@ def epoch_seconds_model(finished: list[FrozenTrial], images: int
 class Progress:
     """Reports each finished trial and keeps one status line up to date (``quiet``: neither).
 
-    ``cell_flops`` maps every grid cell to its forward FLOPs per example (empty for a
-    search, which has no ETA: its remaining architectures are not known).
+    ``units`` maps every grid cell to the seeds this command asks for from the start;
+    ``most`` to the seeds it may come to ask for (a sequential grid's cap; default
+    ``units``): a unit below the cap counts once the study holds a trial of it (the plan
+    queued it), so the count and the ETA grow with the plan. ``cell_flops`` maps every
+    cell to its forward FLOPs per example (empty for a search, which has no ETA: its
+    remaining architectures are not known).
     """
 
     def __init__(self, study: optuna.Study, train: TrainConfig, images: int,
                  units: Mapping[str, int], cell_flops: Mapping[str, int],
                  line: Callable[[FrozenTrial], str], stream: TextIO = sys.stdout,
-                 quiet: bool = False) -> None:
+                 quiet: bool = False, most: Mapping[str, int] | None = None) -> None:
         self.study, self.train, self.images = study, train, images
         self.units, self.cell_flops, self.line = units, cell_flops, line
+        self.most = units if most is None else most
         self.stream, self.quiet = stream, quiet
         self.live = stream.isatty() and not quiet
         self.start, self.mine, self.outside = time.monotonic(), 0, 0.0
@@ -74,18 +79,27 @@ class Progress:
                         leave=False)
         self._refresh()
 
-    def _settled(self, trials: list[FrozenTrial]) -> dict[tuple[str, int], FrozenTrial]:
-        """Settled units of this command's grid (extra seeds queued by others not counted)."""
+    def _asked(self, trials: list[FrozenTrial]) -> set[tuple[str, int]]:
+        """This command's units: its starting seeds and those the plan has queued since
+        (extra seeds queued by a larger run, beyond ``most``, not counted)."""
+        keys = {(cell, seed) for cell, n in self.units.items() for seed in range(n)}
+        return keys | {key for t in trials
+                       if (key := (t.user_attrs.get(R.CELL), t.user_attrs.get(R.SEED)))[0]
+                       in self.most and key[1] is not None and key[1] < self.most[key[0]]}
+
+    def _settled(self, trials: list[FrozenTrial], asked: set[tuple[str, int]]
+                 ) -> dict[tuple[str, int], FrozenTrial]:
+        """The ``asked`` units that are settled (complete, or failed for good)."""
         return {key: t for t in trials
-                if (key := (t.user_attrs.get(R.CELL), t.user_attrs.get(R.SEED)))[0] in self.units
-                and key[1] is not None and key[1] < self.units[key[0]]
+                if (key := (t.user_attrs.get(R.CELL), t.user_attrs.get(R.SEED))) in asked
                 and (t.state == TrialState.COMPLETE or t.user_attrs.get(R.FINAL_FAILURE))}
 
     def eta(self, trials: list[FrozenTrial]) -> float | None:
         """Seconds until every unit is settled, or None without a model yet."""
         if not self.cell_flops:
             return None
-        done = self._settled(trials)
+        asked = self._asked(trials)
+        done = self._settled(trials, asked)
         finished = [t for t in done.values() if t.state == TrialState.COMPLETE]
         model = epoch_seconds_model(finished, self.images)
         if model is None:
@@ -100,9 +114,8 @@ class Progress:
             return model(self.cell_flops.get(cell, 0) * self.images)
 
         per_trial = self.outside / self.mine if self.mine else 0.0
-        remaining = sum((epochs(cell) * epoch_seconds(cell) + per_trial)
-                        * sum(1 for s in range(seeds) if (cell, s) not in done)
-                        for cell, seeds in self.units.items())
+        remaining = sum(epochs(cell) * epoch_seconds(cell) + per_trial
+                        for cell, seed in asked - done.keys())
         running = [t for t in trials if t.state == TrialState.RUNNING]
         for t in running:  # the part of a running trial that is already done
             spent = time.time() - t.datetime_start.timestamp() if t.datetime_start else 0.0
@@ -141,7 +154,8 @@ class Progress:
         if self.cell_flops:
             eta = self.eta(trials)
             parts.append(f"ETA {_clock(eta)}" if eta is not None else "ETA after 1st trial")
-            self.bar.n = len(self._settled(trials))
+            asked = self._asked(trials)
+            self.bar.total, self.bar.n = len(asked), len(self._settled(trials, asked))
         else:
             complete = [t for t in trials if t.state == TrialState.COMPLETE]
             pruned = sum(t.state == TrialState.PRUNED for t in trials)
@@ -176,9 +190,9 @@ class Progress:
             self._refresh()
         else:
             trials = self.study.get_trials(deepcopy=False)  # one read for both lines
-            done = len(self._settled(trials))
-            total = sum(self.units.values())
-            head = f"{done}/{total} units · " if total else ""
+            asked = self._asked(trials)
+            done = len(self._settled(trials, asked))
+            head = f"{done}/{len(asked)} units · " if asked else ""
             print(f"{self.line(trial)}\n    {head}{self.status(trials)}", file=self.stream,
                   flush=True)
 

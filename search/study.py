@@ -130,17 +130,18 @@ def cmd_run(args: argparse.Namespace) -> int:
     from search.report import headline, training_images
 
     grid = spec.mode == "grid"
+    rule = spec.rule() if grid else None
     if grid:
-        rule = spec.rule()
         seeds = (f"{spec.seeds} seeds = {len(spec.units())} trials" if rule is None else
                  f"{rule.minimum} to {rule.cap} seeds (sequential: {len(spec.units())} "
                  "trials to start)")
         print(f"grid: {len(spec.cells())} cells x {seeds}, "
               f"{epochs_text(spec.train.__dict__)} each; completed ones are skipped")
     flops = grid_flops(spec, data) if grid else {}
+    cap = spec.seeds if rule is None else rule.cap  # a sequential grid's plan adds seeds
     progress = Progress(study, spec.train, len(data.x_train),
                         {c.key: spec.seeds for c in spec.cells()}, flops, trial_line,
-                        quiet=args.quiet)
+                        quiet=args.quiet, most={c.key: cap for c in spec.cells()})
     objective = Objective(spec, data, on_epoch=progress.epoch,
                           fit_verbose=2 if args.verbose else 0, store=store)
     start = time.monotonic()

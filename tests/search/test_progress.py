@@ -81,3 +81,19 @@ def test_quiet_prints_nothing_per_trial():
     progress.trial_done(study.trials[0])
     progress.close()
     assert out.getvalue() == ""
+
+
+def test_a_sequential_grid_counts_the_seeds_its_plan_has_queued_up_to_the_cap():
+    study = optuna.create_study()
+    finished(study, "a", 0, 1_000, 4 * 3.0, 4)
+    finished(study, "b", 0, 1_000, 4 * 3.0, 4)
+    for cell, seed in (("a", 1), ("a", 2), ("a", 3)):  # the plan queued a's seeds 1-2;
+        study.enqueue_trial({}, user_attrs={"cell": cell, "seed": seed})  # 3: a larger run's
+    out = io.StringIO()
+    progress = Progress(study, TrainConfig(epochs=4), IMAGES, {"a": 1, "b": 1},
+                        {"a": 1_000, "b": 1_000}, lambda t: f"trial {t.number}", stream=out,
+                        most={"a": 3, "b": 3})
+    # Open: a's seeds 1 and 2, each 4 epochs x 3 s; not seed 3 (beyond the cap).
+    assert progress.eta(study.trials) == pytest.approx(2 * 4 * 3.0)
+    progress.trial_done(study.trials[0])
+    assert out.getvalue().splitlines()[1].startswith("    2/4 units · ")
