@@ -27,6 +27,11 @@ from storage.journal import is_journal
 from storage.settings import heartbeat_seconds
 from storage.studies import mark_queued, wait_until_queued
 
+# A worker waiting on others' units reads the study (it writes nothing) this often, so it
+# ends, or plans the next seeds, seconds after the last unit does rather than a journal's
+# 60-s heartbeat later (two workers on a journal: the test took 79 s, sqlite's twin 37 s).
+WAIT_POLL_SECONDS = 5
+
 
 def run(spec: StudySpec, storage: optuna.storages.BaseStorage, study: optuna.Study,
         context: Context) -> int:
@@ -82,7 +87,7 @@ def run_grid(study: optuna.Study, storage: optuna.storages.BaseStorage, spec: St
             if running != said:
                 notice(f"waiting for {running} unit(s) running on other workers")
                 said = running
-            interrupt.sleep(heartbeat_seconds(is_journal(storage)))
+            interrupt.sleep(min(WAIT_POLL_SECONDS, heartbeat_seconds(is_journal(storage))))
             continue
         with interrupt.shielded():
             touch(storage, trial_id(trial))
