@@ -46,6 +46,11 @@ class TrainConfig:
     ``erasing`` is the probability that a training image has a random rectangle replaced
     by noise (random erasing, Zhong et al. 2017). Both regularise training only: at 0 the
     loss and the input pipeline are the ones used before they existed.
+
+    A field added later defaults to what training did before it existed (``stop_after``,
+    ``label_smoothing`` and ``erasing`` at 0), so a trial stored without it trained as its
+    default says: the readers fill it in (:data:`DEFAULTS`, ``storage.records``), and one
+    study's trials run by code from before and after a field was added keep one setting.
     """
 
     epochs: int = 3
@@ -94,6 +99,7 @@ def epochs_text(train: Mapping[str, Any] | None) -> str:
 
 
 TRAIN_FIELDS = frozenset(f.name for f in fields(TrainConfig))
+DEFAULTS: dict[str, Any] = {f.name: f.default for f in fields(TrainConfig)}
 
 
 def split_values(values: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
