@@ -166,8 +166,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     if spec.mode == "grid":
         from search.engines.grid import asked  # a sequential grid's units grow with its plan
 
-        units = asked(spec, study)
-        left = len(claims.open_units(study, units))
+        trials = study.get_trials(deepcopy=False)
+        units = asked(spec, trials)
+        left = len(claims.open_units(trials, units))
         if left:
             print(f"incomplete: {left} of {len(units)} units not done (stopped by "
                   "--timeout or --trials); run the same command to resume", file=sys.stderr)

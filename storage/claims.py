@@ -13,7 +13,7 @@ still completes once.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -104,16 +104,18 @@ def _settled(trials: Iterable[optuna.trial.FrozenTrial]) -> set[tuple[Any, Any]]
             if t.state == TrialState.COMPLETE or t.user_attrs.get(FINAL_FAILURE)}
 
 
-def open_units(study: optuna.Study, units: Iterable[Unit]) -> list[Unit]:
-    """Units not settled yet: no COMPLETE trial and no final failure (queued or running)."""
-    settled = _settled(study.get_trials(deepcopy=False))
+def open_units(trials: Sequence[optuna.trial.FrozenTrial], units: Iterable[Unit]
+               ) -> list[Unit]:
+    """Units not settled in ``trials`` (a study's, read once): no COMPLETE trial and no
+    final failure (queued, running, or never queued)."""
+    settled = _settled(trials)
     return [u for u in units if u.key not in settled]
 
 
-def busy(study: optuna.Study, units: Iterable[Unit]) -> list[Unit]:
-    """Units not settled that have a waiting or running trial: of units queued only once
-    asked for (a sequential grid's), those in play, not those never asked for."""
-    trials = study.get_trials(deepcopy=False)
+def busy(trials: Sequence[optuna.trial.FrozenTrial], units: Iterable[Unit]) -> list[Unit]:
+    """Units not settled in ``trials`` that have a waiting or running trial: of units
+    queued only once asked for (a sequential grid's), those in play, not those never asked
+    for."""
     live = {_key(t) for t in trials if t.state in (TrialState.WAITING, TrialState.RUNNING)}
     return [u for u in units if u.key in live - _settled(trials)]
 

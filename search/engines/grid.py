@@ -10,9 +10,10 @@ claims dedupe them, and a resumed run plans again from what is stored.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 
 import optuna
+from optuna.trial import FrozenTrial
 
 from compat.optuna import trial_id
 from search import interrupt
@@ -20,10 +21,11 @@ from search.analysis import seed_plan
 from search.engines import Context, Objective, Report
 from search.engines.execution import execute, timed_out
 from search.presets import StudySpec
-from storage import claims, trial_records
+from storage import claims
 from storage.claims import Unit
 from storage.heartbeat import fail_stale, touch
 from storage.journal import is_journal
+from storage.records import to_record
 from storage.settings import heartbeat_seconds
 from storage.studies import mark_queued, wait_until_queued
 
@@ -79,11 +81,18 @@ def run_grid(study: optuna.Study, storage: optuna.storages.BaseStorage, spec: St
             trial = claimer.claim()
         if trial is None:
             fail_stale(study, storage)  # a dead worker's unit goes back into the queue
-            if claims.queue_missing(study, asked(spec, study, units), check=interrupt.check):
+            # One read decides (the plan, what is settled, what waits or runs): read apart,
+            # a result landing in between could end this worker as "incomplete" while
+            # the plan was about to ask for more seeds.
+            trials = study.get_trials(deepcopy=False)
+            wanted = asked(spec, trials, units)
+            if claims.queue_missing(study, wanted, check=interrupt.check):
                 continue
-            running = len(claims.busy(study, grid))
+            running = len(claims.busy(trials, grid))
             if not running:
-                break
+                if not claims.open_units(trials, wanted):
+                    break  # all settled while nothing ran: no result can ask for more
+                continue  # queued by another worker since that read: claim it
             if running != said:
                 notice(f"waiting for {running} unit(s) running on other workers")
                 said = running
@@ -105,16 +114,18 @@ def _reach(spec: StudySpec, units: list[Unit]) -> list[Unit]:
     return [Unit(c.key, seed, c.varying) for seed in range(rule.cap) for c in spec.cells()]
 
 
-def asked(spec: StudySpec, study: optuna.Study, units: list[Unit] | None = None) -> list[Unit]:
+def asked(spec: StudySpec, trials: Sequence[FrozenTrial], units: list[Unit] | None = None
+          ) -> list[Unit]:
     """The units the grid has asked for: ``units`` (default ``spec.units()``: cells x
     seeds) and, for a sequential grid, the units its plan asked for before (complete now)
-    and asks for now, from the study's complete trials (none failed for good)."""
+    and asks for now, from the complete trials (none failed for good) among ``trials``
+    (a study's, read once)."""
     units = spec.units() if units is None else units
     rule = spec.rule()
     if rule is None:
         return units
     cells = {c.key: c.varying for c in spec.cells()}
-    records = trial_records(study)
+    records = [to_record(t) for t in trials]
     keys = dict.fromkeys([*(u.key for u in units),
                           *((r.cell, r.seed) for r in records if r.complete),
                           *seed_plan(records, rule, cells).units])

@@ -20,8 +20,8 @@ def test_busy_units_are_the_queued_and_running_ones_not_the_settled_or_unasked(t
     study.tell(done, 0.9)
     failed.set_user_attr(FINAL_FAILURE, True)
     study.tell(failed, state=TrialState.FAIL)
-    keys = [u.key for u in claims.busy(study, UNITS)]
+    keys = [u.key for u in claims.busy(study.trials, UNITS)]
     assert keys == [(running.user_attrs["cell"], running.user_attrs["seed"]), UNITS[3].key]
-    assert len(claims.open_units(study, UNITS)) == 4  # the never-queued seed 2 counts there
+    assert len(claims.open_units(study.trials, UNITS)) == 4  # the never-queued seed 2 counts there
     study.tell(running, 0.8)
-    assert [u.key for u in claims.busy(study, UNITS)] == [UNITS[3].key]
+    assert [u.key for u in claims.busy(study.trials, UNITS)] == [UNITS[3].key]
