@@ -49,8 +49,8 @@ class TrainConfig:
 
     A field added later defaults to what training did before it existed (``stop_after``,
     ``label_smoothing`` and ``erasing`` at 0), so a trial stored without it trained as its
-    default says: the readers fill it in (:data:`DEFAULTS`, ``storage.records``), and one
-    study's trials run by code from before and after a field was added keep one setting.
+    default says: the analysis fills it in (:func:`with_defaults`), and one study's trials
+    run by code from before and after a field was added keep one setting.
     """
 
     epochs: int = 3
@@ -100,6 +100,13 @@ def epochs_text(train: Mapping[str, Any] | None) -> str:
 
 TRAIN_FIELDS = frozenset(f.name for f in fields(TrainConfig))
 DEFAULTS: dict[str, Any] = {f.name: f.default for f in fields(TrainConfig)}
+
+
+def with_defaults(stored: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """A trial's stored training settings with each field added since at its default (what
+    training did before the field existed): the v2 study's units, run before and after
+    ``label_smoothing`` and ``erasing`` existed, are then one setting, not two strata."""
+    return None if stored is None else {**DEFAULTS, **stored}
 
 
 def split_values(values: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:

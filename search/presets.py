@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import optuna
 
 from search import datasets, validation
-from search.config import ConfigError, TrainConfig, split_values
+from search.config import DEFAULTS, ConfigError, TrainConfig, split_values
 from search.environment import positive_number
 from search.errors import PresetError
 from search.preset_files import read
@@ -37,7 +37,6 @@ SAMPLERS = ("tpe", "random")
 PRUNERS = ("hyperband", "median", "none")
 DEFAULT_PRESET = "scaling"
 SEARCH_SETTINGS = ("n_startup_trials", "min_resource", "reduction_factor")
-TRAIN_DEFAULTS = TrainConfig().__dict__
 # Bounds on what a preset may ask to build, checked for every grid cell and for the
 # corners of a search space before anything is stored: a width of 10^6 would otherwise
 # create a study, then exhaust memory (or wait for hours) in its first trial. Raise them
@@ -172,7 +171,7 @@ class StudySpec:
             # on (with a default that keeps the old behaviour) keeps studies' identity.
             # Studies made before this form (2026-11-28, when pools also began to pad) are
             # refused, rightly: the same settings now build a different network.
-            "train": {k: v for k, v in self.train.__dict__.items() if v != TRAIN_DEFAULTS[k]},
+            "train": {k: v for k, v in self.train.__dict__.items() if v != DEFAULTS[k]},
             "grids": [space_data(g) for g in self.grids],
             "space": space_data(self.space) if self.space else None,
             "sampler": self.sampler if self.mode == "search" else None,

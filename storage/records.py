@@ -20,7 +20,6 @@ from typing import Any, Protocol
 import optuna
 
 from compat.optuna import artifact_links
-from search.config import DEFAULTS as TRAIN_DEFAULTS
 
 # What a trial is: set when it starts (a queued grid unit holds its cell and seed already).
 CELL, SEED = "cell", "seed"
@@ -244,14 +243,6 @@ class TrialRecord:
         return self.state == "COMPLETE" and self.test_accuracy is not None
 
 
-def trained_with(stored: Mapping[str, Any] | None) -> dict[str, Any] | None:
-    """A trial's stored training settings, each field added since at its default (what
-    training did before the field existed; ``search.config.TrainConfig``): the v2 study's
-    units, run before and after ``label_smoothing`` and ``erasing`` existed, are then one
-    setting, not two strata."""
-    return None if stored is None else {**TRAIN_DEFAULTS, **stored}
-
-
 def to_record(trial: optuna.trial.FrozenTrial) -> TrialRecord:
     a = attrs(trial)
     links = artifact_links(trial)
@@ -274,7 +265,7 @@ def to_record(trial: optuna.trial.FrozenTrial) -> TrialRecord:
         fail_reason=None if trial.state.name == "COMPLETE" else a.get(FAIL_REASON),
         engine=a[ENGINE],
         duplicate_of=a.get(DUPLICATE_OF),
-        train=trained_with(a.get(TRAIN)),
+        train=a.get(TRAIN),
         best_epoch=a.get(BEST_EPOCH),
         converged=a.get(CONVERGED),
         train_accuracy=a.get(TRAIN_ACCURACY),

@@ -12,6 +12,7 @@ from typing import Any, Protocol, TypeVar
 import numpy as np
 
 from search.analysis.runs import Convergence, convergence
+from search.config import with_defaults
 from search.receptive import receptive_field
 from search.stats import Interval, mean_ci
 from spaces import STUDIED, Axis, Family, declared
@@ -88,8 +89,9 @@ def cell_stats(records: Iterable[TrialRecord]) -> list[CellStats]:
             test_per_seed=tuple(r.test_accuracy for r in rs),
             train_seconds=float(np.mean([r.train_seconds or 0.0 for r in rs])),
             trials=tuple(r.number for r in rs),
-            train=first.train,  # a cell's trials share their settings (KerasTuner rounds
-            # of one architecture are separate cells: their epochs are in the key)
+            # A cell's trials share their settings (KerasTuner rounds of one architecture
+            # are separate cells: their epochs are in the key).
+            train=with_defaults(first.train),
             train_acc=mean_ci([r.train_accuracy for r in rs if r.train_accuracy is not None]),
             convergence=convergence(rs),
             receptive_field=receptive_field(first.arch),

@@ -8,7 +8,6 @@ import optuna
 import pytest
 from optuna.trial import TrialState
 
-from search.config import DEFAULTS
 from storage import Unit, open_storage, queue_missing
 from storage import records as R
 
@@ -59,7 +58,7 @@ def test_a_grid_trial_writes_each_attr_once_and_the_fit_details_as_one(tmp_path)
         f"journal:///{journal}")).trials[0]
     record = R.to_record(stored)
     assert (record.family, record.cell, record.seed, record.engine, record.arch,
-            record.train) == ("dense", "dense:units=8", 0, "optuna", ARCH, {**DEFAULTS, **TRAIN})
+            record.train) == ("dense", "dense:units=8", 0, "optuna", ARCH, TRAIN)
     assert record.val_accuracy == 0.81 and record.test_accuracy == 0.8
     assert (record.epochs, record.train_seconds, record.best_epoch, record.converged) == (
         2, 1.235, 2, False)
@@ -84,24 +83,6 @@ def test_a_trial_stored_under_the_old_names_reads_as_one_stored_now():
     assert not {R.ENGINE, R.FAMILY, R.VAL_ACCURACY} & set(now.user_attrs)
     assert R.to_record(old) == R.to_record(now)
     assert R.attrs(old) == R.attrs(now)
-
-
-def test_a_trial_stored_before_a_training_field_existed_reads_it_at_its_default():
-    """v2's units span code from before label_smoothing and erasing existed and after
-    (which stores them at 0.0): both read as one setting, so no analysis splits a cell."""
-    before = optuna.trial.create_trial(state=TrialState.COMPLETE, value=0.81)
-    R.write(before, {**_setup(), **R.measured(Result())})
-    after = optuna.trial.create_trial(state=TrialState.COMPLETE, value=0.81)
-    R.write(after, {**_setup(train={**TRAIN, "label_smoothing": 0.0, "erasing": 0.0}),
-                    **R.measured(Result())})
-    assert "label_smoothing" not in json.loads(before.user_attrs[R.TRAIN])
-    assert R.to_record(before).train == R.to_record(after).train
-    assert R.to_record(before).train["erasing"] == 0.0
-    assert R.to_record(before).train["epochs"] == 2  # what was stored wins
-    smoothed = optuna.trial.create_trial(state=TrialState.COMPLETE, value=0.81)
-    R.write(smoothed, {**_setup(train={**TRAIN, "label_smoothing": 0.1}),
-                       **R.measured(Result())})
-    assert R.to_record(smoothed).train != R.to_record(before).train
 
 
 def test_a_key_outside_the_schema_is_refused_before_anything_is_written():

@@ -9,6 +9,7 @@ import json
 import pytest
 
 from search.analysis import analyze, best_cell, cell_stats
+from search.analysis.cells import varying_settings
 from tests.search.analysis.synthetic import SEEDS, cnn_grid, planted, record
 
 
@@ -53,3 +54,21 @@ def test_partial_grid_reports_incomplete_cells_and_still_estimates():
     data = json.loads(json.dumps(analysis.to_dict(), allow_nan=False))
     assert data["incomplete_cells"] == list(analysis.incomplete)
     assert data["width_effects"][-1]["pooled"] is True
+
+
+def test_a_seed_stored_before_a_training_field_existed_shares_its_cells_setting():
+    """v2's units span code from before label_smoothing and erasing existed and after (which
+    stores them at 0.0): one setting, so no effect splits its cells into two strata."""
+    base = {"epochs": 30, "optimizer": "adam"}
+    now = {**base, "label_smoothing": 0.0, "erasing": 0.0}
+    recs = [dataclasses.replace(  # the cell key names the arch alone, as a grid's does
+        record(s * 2 + w // 16, "cnn", {"width": w, "depth": 1}, s, 0.80 + w / 1000 + s / 100,
+               train=now if (s, w) in ((0, 16), (1, 8)) else base), cell=f"cnn:width={w}")
+        for s in SEEDS for w in (8, 16)]
+    cells = cell_stats(recs)
+    assert len(cells) == 2 and cells[0].train == cells[1].train
+    assert cells[0].train["erasing"] == 0.0 and cells[0].train["epochs"] == 30
+    assert not varying_settings(cells, skip={"width"})
+    smoothed = dataclasses.replace(recs[0], train={**base, "label_smoothing": 0.1},
+                                   cell="cnn:width=8,ls")
+    assert len(varying_settings(cell_stats([*recs, smoothed]), skip={"width"})) == 1
