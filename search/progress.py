@@ -28,6 +28,8 @@ from tqdm import tqdm
 from search.config import TrainConfig
 from storage import records as R
 
+HELD = (TrialState.WAITING, TrialState.RUNNING, TrialState.COMPLETE)
+
 
 def _clock(seconds: float) -> str:
     seconds = max(0, round(seconds))
@@ -80,12 +82,14 @@ class Progress:
         self._refresh()
 
     def _asked(self, trials: list[FrozenTrial]) -> set[tuple[str, int]]:
-        """This command's units: its starting seeds and those the plan has queued since
-        (extra seeds queued by a larger run, beyond ``most``, not counted)."""
+        """This command's units: its starting seeds and those the plan has queued since and
+        still holds (waiting, running or settled; not a dropped one), extra seeds queued by
+        a larger run (beyond ``most``) not counted."""
         keys = {(cell, seed) for cell, n in self.units.items() for seed in range(n)}
         return keys | {key for t in trials
                        if (key := (t.user_attrs.get(R.CELL), t.user_attrs.get(R.SEED)))[0]
-                       in self.most and key[1] is not None and key[1] < self.most[key[0]]}
+                       in self.most and key[1] is not None and key[1] < self.most[key[0]]
+                       and (t.state in HELD or t.user_attrs.get(R.FINAL_FAILURE))}
 
     def _settled(self, trials: list[FrozenTrial], asked: set[tuple[str, int]]
                  ) -> dict[tuple[str, int], FrozenTrial]:

@@ -124,6 +124,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     from search.analysis import analyze, cell_stats
     from search.console import cell_table, trial_line, wrap_headline
+    from search.engines.execution import timed_out
     from search.export import export
     from search.objective import Objective, grid_flops  # TensorFlow: only to train
     from search.progress import Progress
@@ -163,7 +164,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         _warn(exported.warnings)
         analysis = analyze(records, images=training_images(spec.identity()), rule=spec.rule())
         print(wrap_headline(["", *headline(analysis)]))
-    if spec.mode == "grid":
+    # A grid's loop ends complete (settled in one read of the study while nothing ran) or
+    # stopped by --timeout or --trials; only then can units be left, so only then count:
+    # a count read now could see seeds another worker's late result made its plan ask for.
+    if grid and ((spec.trials is not None and ran >= spec.trials) or timed_out(spec, start)):
         from search.engines.grid import asked  # a sequential grid's units grow with its plan
 
         trials = study.get_trials(deepcopy=False)

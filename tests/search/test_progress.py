@@ -89,6 +89,8 @@ def test_a_sequential_grid_counts_the_seeds_its_plan_has_queued_up_to_the_cap():
     finished(study, "b", 0, 1_000, 4 * 3.0, 4)
     for cell, seed in (("a", 1), ("a", 2), ("a", 3)):  # the plan queued a's seeds 1-2;
         study.enqueue_trial({}, user_attrs={"cell": cell, "seed": seed})  # 3: a larger run's
+    study.add_trial(optuna.trial.create_trial(  # queued by an earlier plan, then dropped
+        state=TrialState.FAIL, user_attrs={"cell": "b", "seed": 1}))
     out = io.StringIO()
     progress = Progress(study, TrainConfig(epochs=4), IMAGES, {"a": 1, "b": 1},
                         {"a": 1_000, "b": 1_000}, lambda t: f"trial {t.number}", stream=out,
