@@ -263,7 +263,7 @@ def test_a_worker_restarted_inside_the_grace_waits_and_finishes_the_grid(tmp_pat
 
 
 @pytest.mark.slow
-def test_a_grid_stopped_by_its_trial_cap_exits_incomplete(tmp_path):
+def test_a_grid_stopped_by_its_trial_cap_or_timeout_exits_incomplete(tmp_path):
     url = f"sqlite:///{tmp_path}/studies.db"
     capped = cli.run(*worker_args(tmp_path, url), "--trials", "3")
     assert capped.returncode == 3
@@ -271,6 +271,10 @@ def test_a_grid_stopped_by_its_trial_cap_exits_incomplete(tmp_path):
         "incomplete: 5 of 8 units not done (stopped by --timeout or --trials); "
         "run the same command to resume")
     assert len(units_done(url)) == 3
+    timed = cli.run(*worker_args(tmp_path, url), "--timeout", "1")  # at most one unit starts
+    assert timed.returncode == 3, timed.stderr
+    assert timed.stderr.strip().splitlines()[-1].startswith("incomplete: ")
+    assert len(units_done(url)) in (3, 4)
     assert cli.run(*worker_args(tmp_path, url)).returncode == 0
     assert_exactly_once(url, tmp_path)
 
