@@ -87,6 +87,11 @@ def build_parser(description: str, handlers: Mapping[str, Callable[[argparse.Nam
     rep.add_argument("--cell", action="append", default=[], metavar="CELL",
                      help="also look inside this cell's trained net, as inside the best "
                           "cell's (repeatable; cells as `show` names them)")
+    rep.add_argument("--against", metavar="STUDY",
+                     help="also set the cells against the same cells and seeds of STUDY, "
+                          "trained another way (e.g. a schedule twice as long)")
+    rep.add_argument("--against-storage", metavar="URL",
+                     help="the storage holding --against's study (default: --storage)")
     rep.set_defaults(func=handlers["report"])
 
     dash = sub.add_parser("dashboard", parents=[store, kept],

@@ -69,9 +69,11 @@ def _storage_url(args: argparse.Namespace) -> str:
     return args.storage or default_url(args.out)
 
 
-def _existing_storage(args: argparse.Namespace) -> optuna.storages.BaseStorage:
-    """For commands that only read: never create a store behind a mistyped path."""
-    return interrupt.shield_writes(open_storage(reading_url(_storage_url(args)),
+def _existing_storage(args: argparse.Namespace, url: str | None = None
+                      ) -> optuna.storages.BaseStorage:
+    """For commands that only read: never create a store behind a mistyped path. ``url``
+    names another store than the command's own."""
+    return interrupt.shield_writes(open_storage(reading_url(url or _storage_url(args)),
                                                 create=False))
 
 
@@ -296,9 +298,17 @@ def cmd_report(args: argparse.Namespace) -> int:
     from search.console import wrap_headline
     from search.report import write_report
 
+    if args.against_storage and not args.against:
+        print("error: --against-storage names the store of --against's study: give --against "
+              "STUDY too", file=sys.stderr)
+        return 2
     study = find_study(_existing_storage(args), args.study_name)
+    base = None
+    if args.against:  # the same cells and seeds in another study (its store, or this one)
+        base = (args.against, trial_records(find_study(
+            _existing_storage(args, args.against_storage), args.against)))
     paths = write_report(study, _export_dir(args.out, args.study_name), png=args.png,
-                         cells=args.cell,
+                         cells=args.cell, base=base,
                          artifacts=_artifacts(args.artifacts, _storage_url(args), args.out))
     print(f"wrote {paths.html}, {paths.scaling_json.name} and {paths.cells_csv.name}")
     _warn(paths.warnings)

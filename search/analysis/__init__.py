@@ -18,8 +18,9 @@ The rooms, in the order the data flows: ``runs`` (how each run ended), ``cells``
 grouped into cells, cells grouped by settings), ``effects`` (knob effects, depth steps,
 interactions), ``fits`` (scaling laws), ``compare`` (CNN vs dense), ``compute`` (curves and
 frontier), ``estimates`` (every estimate without the premature stops) and ``result``
-(:class:`Analysis` and :func:`analyze`); ``classes`` gives a cell's per-class test accuracy
-and confusion counts; ``allocation`` plans sequential seeds for a grid
+(:class:`Analysis` and :func:`analyze`); ``against`` sets a study's cells against the same
+cells and seeds of another (e.g. a schedule twice as long); ``classes`` gives a cell's
+per-class test accuracy and confusion counts; ``allocation`` plans sequential seeds for a grid
 (:func:`plan_seeds`) and ``sequential`` reads a sequential study's rule, plan and what it
 spent (:func:`seed_plan`). Import from this package, not from the rooms.
 
@@ -28,6 +29,7 @@ What a family means is read from its declaration (:func:`spaces.declared`): its 
 axes, derived fields and the settings never pooled over. No room tests a family's name.
 """
 
+from search.analysis.against import Against, CellChange, Shift, check_against
 from search.analysis.allocation import Allocation, Contrast, Rule, RuleError, plan_seeds
 from search.analysis.cells import (
     FAMILY,
@@ -100,15 +102,16 @@ from search.stats import Interval, mean_ci
 
 __all__ = [
     "FAMILY", "MATCH_TOLERANCE", "NO_DATA", "PREMATURE_RULE", "SCHEDULE_RULE", "SCHEDULE_TAIL",
-    "SIGNIFICANCE", "SIZES", "STALLED", "TRAIN_FLOPS_FACTOR", "Allocation", "Analysis",
-    "CellStats", "ClassStats", "Comparison", "ComputeCurve", "Contrast", "Convergence",
-    "Crossover", "DepthStep", "Effect", "FrontierPoint", "Interaction", "Interval",
-    "PrematureStop", "Rule", "RuleError", "ScalingFit", "SeedPlan", "Sensitivity", "analyze",
-    "axes", "axis_knob", "best_at", "best_cell", "cell_size", "cell_stats", "class_stats",
-    "compare_cnn_dense", "compute_curves", "compute_frontier", "convergence", "crossovers",
-    "depth_effects", "depth_steps", "effect_name", "epoch_limit", "families", "fit_cells",
-    "group_except", "incomplete_cells", "interaction_name", "knob_effects", "mean_ci",
-    "per_studied", "plan_seeds", "premature_stops", "ran_full", "role", "rule_of", "scaling_fits",
-    "schedule_limited", "seed_plan", "sensitivity", "size_effects", "study_rule",
-    "unmatched_dense", "varying_settings", "width_depth_interactions", "width_effects",
+    "SIGNIFICANCE", "SIZES", "STALLED", "TRAIN_FLOPS_FACTOR", "Against", "Allocation", "Analysis",
+    "CellChange", "CellStats", "ClassStats", "Comparison", "ComputeCurve", "Contrast",
+    "Convergence", "Crossover", "DepthStep", "Effect", "FrontierPoint", "Interaction", "Interval",
+    "PrematureStop", "Rule", "RuleError", "ScalingFit", "SeedPlan", "Sensitivity", "Shift",
+    "analyze", "axes", "axis_knob", "best_at", "best_cell", "cell_size", "cell_stats",
+    "check_against", "class_stats", "compare_cnn_dense", "compute_curves", "compute_frontier",
+    "convergence", "crossovers", "depth_effects", "depth_steps", "effect_name", "epoch_limit",
+    "families", "fit_cells", "group_except", "incomplete_cells", "interaction_name",
+    "knob_effects", "mean_ci", "per_studied", "plan_seeds", "premature_stops", "ran_full", "role",
+    "rule_of", "scaling_fits", "schedule_limited", "seed_plan", "sensitivity", "size_effects",
+    "study_rule", "unmatched_dense", "varying_settings", "width_depth_interactions",
+    "width_effects",
 ]

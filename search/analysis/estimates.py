@@ -3,17 +3,40 @@ interaction under one name, with every run and with the flagged runs left out.""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from search.analysis.cells import axes, settings_key
-from search.analysis.effects import DepthStep, Effect, Interaction
+from search.analysis.cells import CellStats, axes, settings_key
+from search.analysis.effects import (
+    DepthStep,
+    Effect,
+    Interaction,
+    depth_effects,
+    depth_steps,
+    size_effects,
+    width_depth_interactions,
+    width_effects,
+)
 from search.stats import Interval
 from spaces.family import step_words
 
-# An estimate's unique key -> (its name, its ``at``, pooled, the estimate, its family).
-Estimates = dict[str, tuple[str, dict[str, Any], bool, Interval, str]]
+
+@dataclass(frozen=True)
+class Named:
+    """An effect, interaction or depth step under its name (e.g. ``depth step 1->2``), with
+    its ``at``, the interval and the per-seed values it was made from."""
+
+    name: str
+    at: dict[str, Any]
+    pooled: bool
+    estimate: Interval
+    per_seed: dict[int, float]
+    family: str
+
+
+# An estimate's unique key (its name, ``at`` and pooling) -> the estimate.
+Estimates = dict[str, Named]
 
 
 def effect_name(knob: str, step: str, against: str | None) -> str:
@@ -43,27 +66,29 @@ class Sensitivity:
     family: str = ""
 
 
+def estimates_of(cells: Sequence[CellStats]) -> tuple[
+        list[Effect], list[Effect], list[Effect], list[Interaction], list[DepthStep]]:
+    """Every estimate the cells allow: width and depth effects, both per doubling of
+    parameters and FLOPs, interactions and depth steps (:func:`named_estimates`' order)."""
+    return (width_effects(cells), depth_effects(cells), size_effects(cells),
+            width_depth_interactions(cells), depth_steps(cells))
+
+
 def named_estimates(width: Iterable[Effect], depth: Iterable[Effect],
                     per_size: Iterable[Effect], interactions: Iterable[Interaction],
                     steps: Iterable[DepthStep]) -> Estimates:
     """Every effect, interaction and depth step by a name and its ``at``."""
-    out = {}
-    for e in (*width, *depth, *per_size):
-        name = effect_name(e.knob, e.step, e.against)
-        out[name + settings_key(e.at) + str(e.pooled)] = (name, e.at, e.pooled, e.estimate,
-                                                          e.family)
-    for i in interactions:
-        name = interaction_name(i.family)
-        out[name + settings_key(i.at)] = (name, i.at, True, i.estimate, i.family)
-    for st in steps:
-        name = f"{axes(st.family)[1].knob} step {st.depths[0]}->{st.depths[1]}"
-        out[name + settings_key(st.at) + str(st.pooled)] = (name, st.at, st.pooled,
-                                                            st.estimate, st.family)
-    return out
+    found = [Named(effect_name(e.knob, e.step, e.against), e.at, e.pooled, e.estimate,
+                   e.per_seed, e.family) for e in (*width, *depth, *per_size)]
+    found += [Named(interaction_name(i.family), i.at, True, i.estimate, i.per_seed, i.family)
+              for i in interactions]
+    found += [Named(f"{axes(st.family)[1].knob} step {st.depths[0]}->{st.depths[1]}", st.at,
+                    st.pooled, st.estimate, st.per_seed, st.family) for st in steps]
+    return {x.name + settings_key(x.at) + str(x.pooled): x for x in found}
 
 
 def sensitivity(full: Estimates, reduced: Estimates) -> list[Sensitivity]:
     """Each estimate of ``full`` beside the same one in ``reduced`` (None where missing)."""
-    return [Sensitivity(name, at, pooled, est,
-                        reduced[key][3] if key in reduced else None, family)
-            for key, (name, at, pooled, est, family) in full.items()]
+    return [Sensitivity(x.name, x.at, x.pooled, x.estimate,
+                        reduced[key].estimate if key in reduced else None, x.family)
+            for key, x in full.items()]

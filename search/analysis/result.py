@@ -8,6 +8,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from search.analysis.against import Against, check_against
 from search.analysis.allocation import Rule
 from search.analysis.cells import (
     SIZES,
@@ -27,17 +28,8 @@ from search.analysis.compare import (
     unmatched_dense,
 )
 from search.analysis.compute import ComputeCurve, FrontierPoint, compute_curves, compute_frontier
-from search.analysis.effects import (
-    DepthStep,
-    Effect,
-    Interaction,
-    depth_effects,
-    depth_steps,
-    size_effects,
-    width_depth_interactions,
-    width_effects,
-)
-from search.analysis.estimates import Sensitivity, named_estimates, sensitivity
+from search.analysis.effects import DepthStep, Effect, Interaction
+from search.analysis.estimates import Sensitivity, estimates_of, named_estimates, sensitivity
 from search.analysis.fits import ScalingFit, scaling_fits
 from search.analysis.runs import PREMATURE_RULE, SCHEDULE_RULE, PrematureStop, premature_stops
 from search.analysis.sequential import SeedPlan, seed_plan
@@ -79,6 +71,7 @@ class Analysis:
     match_tolerance: float = MATCH_TOLERANCE
     crossovers: tuple[Crossover, ...] = ()
     sequential: SeedPlan | None = None
+    against: Against | None = None  # the same cells and seeds of another study
 
     def pooled(self, axis: str, against: str | None = None) -> list[Effect]:
         """The pooled effects along the ``width`` or ``depth`` axis of the studied families,
@@ -199,6 +192,8 @@ class Analysis:
         }
         if self.sequential is not None:  # absent otherwise: other studies' files unchanged
             data["sequential"] = self.sequential.to_dict()
+        if self.against is not None:  # likewise
+            data["against"] = self.against.to_dict()
         return _json_safe(data)
 
 
@@ -222,29 +217,27 @@ def _json_safe(value: Any) -> Any:
 
 
 def analyze(records: Iterable[TrialRecord], images: int | None = None,
-            tolerance: float = MATCH_TOLERANCE, rule: Rule | None = None) -> Analysis:
+            tolerance: float = MATCH_TOLERANCE, rule: Rule | None = None,
+            base: tuple[str, Sequence[TrialRecord]] | None = None) -> Analysis:
     """Cells, effects (per knob step and per doubling of parameters and FLOPs), depth steps,
     interactions, scaling fits, CNN-vs-dense pairs within ``tolerance`` x in size, the
     compute frontier, incomplete cells, premature stops and every estimate again without
     them; ``images`` (training images per epoch) scales the compute. With a sequential
-    grid's ``rule`` (:func:`study_rule`), also where its comparisons stand."""
+    grid's ``rule`` (:func:`study_rule`), also where its comparisons stand; with ``base``
+    (a study's name and records), these cells against the same cells and seeds there."""
     records = list(records)
     cells = cell_stats(records)
     incomplete, n_cells = incomplete_cells(records)
     curves = compute_curves(records, images)
     premature = premature_stops(records)
 
-    def estimates(cells: Sequence[CellStats]) -> tuple[Any, ...]:
-        return (width_effects(cells), depth_effects(cells), size_effects(cells),
-                width_depth_interactions(cells), depth_steps(cells))
-
-    width, depth, per_size, interactions, steps = estimates(cells)
+    width, depth, per_size, interactions, steps = estimates_of(cells)
     full = named_estimates(width, depth, per_size, interactions, steps)
     reduced = full
     if premature:
         dropped = {p.trial for p in premature}
-        reduced = named_estimates(*estimates(cell_stats(r for r in records
-                                                        if r.number not in dropped)))
+        reduced = named_estimates(*estimates_of(cell_stats(r for r in records
+                                                           if r.number not in dropped)))
     comparisons = compare_cnn_dense(cells, tolerance)
     return Analysis(
         cells=tuple(cells), width=tuple(width), depth=tuple(depth),
@@ -255,4 +248,5 @@ def analyze(records: Iterable[TrialRecord], images: int | None = None,
         sensitivity=tuple(sensitivity(full, reduced)),
         unmatched=tuple(unmatched_dense(cells, tolerance)), match_tolerance=tolerance,
         crossovers=tuple(crossovers(cells, comparisons)),
-        sequential=None if rule is None else seed_plan(records, rule, tolerance=tolerance))
+        sequential=None if rule is None else seed_plan(records, rule, tolerance=tolerance),
+        against=None if base is None else check_against(base[0], base[1], records))

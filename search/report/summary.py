@@ -7,6 +7,7 @@ import json
 
 from search.analysis import (
     SCHEDULE_TAIL,
+    Against,
     Analysis,
     DepthStep,
     ScalingFit,
@@ -23,6 +24,7 @@ from search.report.text import (
     effect_line,
     fit_text,
     interaction_text,
+    pp,
     rule_text,
     seed_counts,
     seeds_text,
@@ -171,6 +173,29 @@ def headline_fits(analysis: Analysis, against: str = "params") -> list[ScalingFi
     return out
 
 
+def against_text(against: Against) -> str:
+    """E.g. ``against scaling-v2 (the same 5 cells and their 3 seeds): here minus there
+    cnn:... +0.4 pp [...], ...; best shared cell by validation ... there, ... here; 2 of 19
+    conclusions moved (value outside the interval there) or changed verdict: ...``."""
+    seeds = sorted({len(c.seeds) for c in against.cells})
+    changes = ", ".join(f"{c.cell} {short_ci(c.change)}" for c in against.cells)
+    moved = against.moved()
+    named = "; ".join(  # the intervals are in the table and scaling.json
+        f"{s.estimate}{f' at {at_text(s.at)}' if s.at else ''} {pp(s.base.mean)} -> "
+        f"{pp(s.check.mean)}" + (" (verdict changed)" if s.verdict_changed else "")
+        for s in moved)
+    best = ("" if against.best is None else
+            f"; best shared cell by validation: {against.best[0]} there, {against.best[1]} "
+            "here")
+    unshared = (f"; {len(against.unshared)} cell(s) not there: {', '.join(against.unshared)}"
+                if against.unshared else "")
+    return (f"against {against.study} (the same {len(against.cells)} cells and their "
+            f"{seeds_text(seeds)}): here minus there {changes or 'none'}{best}; "
+            f"{len(moved)} of {len(against.shifts)} conclusions moved (the value here lies "
+            "outside the interval there) or changed verdict (sign settled in one study only)"
+            + (f": {named}" if named else "") + unshared)
+
+
 def headline(analysis: Analysis, budget: str | None = None) -> list[str]:
     """The lines the CLI prints after ``report`` and a ``scaling`` run; the first two name
     the training budget (``budget`` describes the images, e.g. "50,000 training images")
@@ -192,6 +217,8 @@ def headline(analysis: Analysis, budget: str | None = None) -> list[str]:
     lines += [text for on in ("params", "flops") if (text := comparisons_summary(analysis, on))]
     if text := frontier_text(analysis):
         lines.append(text)
+    if analysis.against is not None:
+        lines.append(against_text(analysis.against))
     if analysis.incomplete:
         lines.append(f"{len(analysis.incomplete)} of {analysis.n_cells} cells incomplete "
                      "(queued, running or failed seeds)")

@@ -172,6 +172,32 @@ def _sequential_table(analysis: Analysis) -> str:
     return f"<p>{intro}</p>{cells}{contrasts}"
 
 
+def _against_table(analysis: Analysis) -> str:
+    """Each shared cell, and then every conclusion the shared cells allow, here and in the
+    study checked against; empty without one."""
+    against = analysis.against
+    if against is None:
+        return ""
+    cells = html_table(
+        ("cell", "seeds", "test there", "test here", "here - there", "95 % CI",
+         "median epochs there / here", "schedule-limited there / here"),
+        ((c.cell, len(c.seeds), f"{c.base.mean:.4f}", f"{c.check.mean:.4f}",
+          pp(c.change.mean), ci_text(c.change), f"{c.base_epochs:g} / {c.check_epochs:g}",
+          f"{'—' if c.base_limited is None else c.base_limited} / "
+          f"{'—' if c.check_limited is None else c.check_limited}") for c in against.cells))
+    shifts = html_table(
+        ("conclusion", "at", "there", "here", "here - there", "moved", "verdict changed"),
+        ((s.estimate, ("pooled " if s.pooled else "") + (at_text(s.at) or "—"),
+          short_ci(s.base), short_ci(s.check), short_ci(s.change),
+          "yes" if s.moved else "no", "yes" if s.verdict_changed else "no")
+         for s in against.shifts))
+    intro = markup(f"The same cells and seeds in study {against.study}, trained as it "
+                   "trained them. A conclusion moved when its value here lies outside its "
+                   "95 % interval there; its verdict changed when its sign is settled (the "
+                   "interval excludes 0) in one study only, or both ways.")
+    return f"<p>{intro}</p>{cells}{shifts}"
+
+
 def _frontier_table(analysis: Analysis) -> str:
     return html_table(("training FLOPs", "cell", "epoch", "val accuracy"),
                       ((f"{p.compute:.3g}", p.cell, p.epoch, f"{p.val:.4f}")
@@ -193,4 +219,5 @@ TABLES = (
      _comparisons_table),
     ("Training-compute frontier", _frontier_table),
     ("Sequential seeds: seeds per cell and why, and every comparison", _sequential_table),
+    ("Against another study: the same cells and seeds trained its way", _against_table),
 )

@@ -22,7 +22,7 @@ from search.report.outputs import cells_csv, write_pngs
 from search.report.page import page_html
 from search.report.setup import study_setup, training_images
 from search.report.summary import budget_text, headline
-from storage import ReadOnlyStorageError
+from storage import ReadOnlyStorageError, TrialRecord
 from storage.records import to_record
 from storage.studies import IDENTITY
 
@@ -41,7 +41,8 @@ class ReportPaths:
 
 def write_report(study: optuna.Study, out: Path, *, png: bool = False,
                  dashboard: bool = True, budget: str | None = None,
-                 cells: Sequence[str] = (), artifacts: Path | None = None) -> ReportPaths:
+                 cells: Sequence[str] = (), artifacts: Path | None = None,
+                 base: tuple[str, Sequence[TrialRecord]] | None = None) -> ReportPaths:
     """Write report.html, scaling.json and cells.csv into ``out`` (PNGs in ``out/figures``
     when ``png``); with ``dashboard``, save the scaling figures and a note into the study.
 
@@ -49,7 +50,8 @@ def write_report(study: optuna.Study, out: Path, *, png: bool = False,
     dataset's training split) and scale the compute frontier; ``budget`` overrides how the
     headline describes them. The best cell and the ``cells`` named are looked inside
     (``search.report.inside``): from the stored counts, and with the artifact folder
-    ``artifacts`` from what their kept models did with the test images too.
+    ``artifacts`` from what their kept models did with the test images too. ``base`` (a
+    study's name and records) sets the cells against the same cells and seeds there.
     """
     trials = study.get_trials(deepcopy=False)  # fetched once: records and Set-up share them
     records = [to_record(t) for t in trials]
@@ -59,7 +61,7 @@ def write_report(study: optuna.Study, out: Path, *, png: bool = False,
     except RuleError as exc:
         raise ReportError(f"study {study.study_name!r}: its sequential rule cannot be read: "
                           f"{exc}") from None
-    analysis = analyze(records, images=training_images(identity), rule=rule)
+    analysis = analyze(records, images=training_images(identity), rule=rule, base=base)
     if not analysis.cells:
         raise ReportError(f"study {study.study_name!r} has no completed trial to report")
     setup = study_setup(trials, records, analysis, identity.get("dataset"))

@@ -290,6 +290,26 @@ def test_reading_a_missing_empty_or_foreign_study(store, command, name, message)
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize(("against", "code", "message"), [
+    (["--against", "ghost"], 1, "no study named 'ghost'"),
+    (["--against", "kept", "--against-storage", "sqlite:///{tmp}/nowhere.db"], 1,
+     "no study store at"),
+    (["--against-storage", "{url}"], 2, "give --against STUDY too"),
+])
+@pytest.mark.trains
+def test_report_against_a_missing_study_or_store_is_one_line(store, tmp_path, against, code,
+                                                             message):
+    _, url = store
+    before = snapshot(url)
+    done = cli.run("report", "--study-name", "kept", "--storage", url, "--out", str(tmp_path),
+                   *(a.format(tmp=tmp_path, url=url) for a in against))
+    lines = done.stderr.strip().splitlines()
+    assert done.returncode == code
+    assert len(lines) == 1 and message in lines[0], done.stderr
+    assert snapshot(url) == before and not (tmp_path / "nowhere.db").exists()
+
+
+@pytest.mark.slow
 @pytest.mark.trains
 def test_a_read_only_store_is_reported_with_one_warning_and_left_as_it_was(store, tmp_path):
     _, url = store

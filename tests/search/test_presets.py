@@ -1,5 +1,6 @@
 """Shipped presets meet the issue's shape; flags override; bad presets fail in one line."""
 
+import dataclasses
 import json
 import math
 from pathlib import Path
@@ -236,3 +237,18 @@ def test_malformed_preset_files(tmp_path, text, message):
         presets.load(str(path))
     assert message in str(err.value)
     assert "\n" not in str(err.value)
+
+
+def test_the_schedule_check_trains_v2_cells_and_seeds_with_twice_the_schedule():
+    """Issue 19 B: the same cells and seeds, v2's training but for the epochs, so that
+    `report --against` pairs every unit and the schedule is the one difference."""
+    v2, check = presets.load("scaling-v2"), presets.load("scaling-v2-schedule")
+    assert check.train == dataclasses.replace(v2.train, epochs=2 * v2.train.epochs)
+    assert check.seeds == v2.seeds and check.dataset == v2.dataset
+    assert check.train_subset is None and v2.train_subset is None
+    ours, theirs = ({c.key: c for c in s.cells()} for s in (check, v2))
+    assert set(ours) <= set(theirs) and len(ours) == 4
+    for key, cell in ours.items():  # the same cell name builds the same net
+        same = theirs[key]
+        assert (presets.resolve(cell.space.family, cell.values, check.train, (28, 28, 1))[0]
+                == presets.resolve(same.space.family, same.values, v2.train, (28, 28, 1))[0])

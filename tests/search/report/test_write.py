@@ -15,6 +15,7 @@ import pytest
 from search.report import ReportError, write_report
 from storage import open_storage
 from storage.studies import IDENTITY
+from tests import cli
 from tests.search.report.studies import (
     DASHBOARD_IDS,
     OPTUNA_KEYS,
@@ -146,3 +147,36 @@ def test_report_of_a_study_without_completed_trials_is_an_error(tmp_path: Path):
     study = optuna.create_study(study_name="empty")
     with pytest.raises(ReportError, match="no completed trial"):
         write_report(study, tmp_path)
+
+
+def test_report_against_another_study_in_its_own_store_through_the_cli(tmp_path: Path):
+    """The real CLI on two real SQLite files: the check study (every cell 1 pp better at
+    depth 2) against the base in the other file, as ``--against`` and ``--against-storage``
+    name it: a headline line, a block in scaling.json, a table on the page."""
+    base_url, here_url = (f"sqlite:///{tmp_path}/{name}.db" for name in ("base", "here"))
+    synthetic_study(open_storage(base_url), "grid")
+    check = optuna.create_study(storage=open_storage(here_url), study_name="longer",
+                                direction="maximize")
+    check.set_user_attr(IDENTITY, json.dumps({"mode": "grid"}))
+    for seed, offset in enumerate((-0.01, 0.0, 0.012)):
+        for w in (4, 8):
+            for d in (1, 2):
+                acc = 0.7 + offset + 0.02 * (w == 8) - 0.01 * (d - 1) + 0.01 * (d == 2)
+                check.add_trial(trial("cnn", {"width": w, "depth": d}, seed, acc, w * 3000 // d))
+    done = cli.run("report", "--study-name", "longer", "--storage", here_url, "--against",
+                   "synthetic-grid", "--against-storage", base_url, "--out", str(tmp_path))
+    assert done.returncode == 0, done.stderr
+    assert ("against synthetic-grid (the same 4 cells and their 3 seed(s))"
+            in " ".join(done.stdout.split()))  # the CLI wraps its lines
+    data = json.loads((tmp_path / "longer" / "scaling.json").read_text())
+    block = data["against"]
+    changes = {c["cell"]: round(c["change"]["mean"], 6) for c in block["cells"]}
+    assert changes == {"cnn:width=4,depth=1": 0, "cnn:width=8,depth=1": 0,
+                       "cnn:width=4,depth=2": 0.01, "cnn:width=8,depth=2": 0.01}
+    depth = next(x for x in block["estimates"] if x["estimate"] == "depth per added block"
+                 and x["pooled"])
+    assert (round(depth["base"]["mean"], 6), round(depth["check"]["mean"], 6)) == (-0.01, 0)
+    assert depth["verdict_changed"]  # below 0 there (no seed spread), 0 here
+    assert any(line.startswith("against synthetic-grid") for line in data["headline"])
+    assert "Against another study: the same cells and seeds" in (
+        tmp_path / "longer" / "report.html").read_text()
