@@ -4,13 +4,13 @@ conclusion the shared cells allow moves, made from exactly those cells and seeds
 trainings.
 
 A conclusion is an estimate (an effect, depth step or interaction, as :func:`analyze` makes
-them) or the difference between two shared cells. It *moved* when the checked study's value
-falls outside the base study's interval, and its *verdict changed* when its sign is settled
-(the interval excludes 0) in one study and not in the other, or settled both ways."""
+them) or the difference between the base's best shared cell (by validation) and another. It
+*moved* when the checked study's value falls outside the base study's interval, and its
+*verdict changed* when its sign is settled (the interval excludes 0) in one study and not in
+the other, or settled both ways."""
 
 from __future__ import annotations
 
-import itertools
 import math
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
@@ -113,10 +113,10 @@ def _shift(name: str, base: Named, check: Named) -> Shift:
                  _change(base.per_seed, check.per_seed), check.family)
 
 
-def _differences(cells: dict[str, CellStats], order: list[str]) -> dict[str, Named]:
-    """``A - B`` for every two cells, the one better in the base first, paired by seed."""
+def _differences(cells: dict[str, CellStats], best: str) -> dict[str, Named]:
+    """``best - B`` for every other cell B, paired by seed: is the best cell still ahead?"""
     out = {}
-    for a, b in itertools.combinations(order, 2):
+    for a, b in ((best, other) for other in cells if other != best):
         x, y = cells[a].by_seed, cells[b].by_seed
         per_seed = {s: x[s] - y[s] for s in sorted(x.keys() & y.keys())}
         out[f"{a} - {b}"] = Named(f"{a} - {b}", {}, False, mean_ci(list(per_seed.values())),
@@ -154,10 +154,13 @@ def check_against(study: str, base: Iterable[TrialRecord], check: Iterable[Trial
                           base_limited, limited)
 
     cells = tuple(map(cell_change, order))
-    before = named_estimates(*estimates_of(list(was.values()))) | _differences(was, order)
-    after = named_estimates(*estimates_of(list(now.values()))) | _differences(now, order)
-    shifts = tuple(_shift(x.name, before[key], x) for key, x in after.items() if key in before)
-    unshared = tuple(c.cell for c in cell_stats(check) if c.cell not in shared)
     best = ((best_cell(list(was.values())).cell, best_cell(list(now.values())).cell)
             if now else None)
+    before = named_estimates(*estimates_of(list(was.values())))
+    after = named_estimates(*estimates_of(list(now.values())))
+    if best is not None:  # the base's best against each other cell, on both sides
+        before |= _differences(was, best[0])
+        after |= _differences(now, best[0])
+    shifts = tuple(_shift(x.name, before[key], x) for key, x in after.items() if key in before)
+    unshared = tuple(c.cell for c in cell_stats(check) if c.cell not in shared)
     return Against(study, cells, shifts, unshared, best)

@@ -35,6 +35,7 @@ from spaces import BASELINE, STUDIED, declared
 from spaces.cost import human
 
 FRONTIER_SHOWN = 6  # cells of the compute frontier named in the headline
+HEADLINE_CELLS = 6  # cells an against line names one by one
 
 
 def step_groups(analysis: Analysis) -> list[list[DepthStep]]:
@@ -174,26 +175,36 @@ def headline_fits(analysis: Analysis, against: str = "params") -> list[ScalingFi
 
 
 def against_text(against: Against) -> str:
-    """E.g. ``against scaling-v2 (the same 5 cells and their 3 seeds): here minus there
+    """E.g. ``against scaling-v2 (the same 4 cells and their 3 seed(s)): here minus there
     cnn:... +0.4 pp [...], ...; best shared cell by validation ... there, ... here; 2 of 19
-    conclusions moved (value outside the interval there) or changed verdict: ...``."""
-    seeds = sorted({len(c.seeds) for c in against.cells})
-    changes = ", ".join(f"{c.cell} {short_ci(c.change)}" for c in against.cells)
+    conclusions moved (...) or changed verdict (...); pooled: depth step 1->2 at head gap
+    +10.8 pp -> +12.0 pp``. Beyond :data:`HEADLINE_CELLS` cells it gives the mean change and
+    the largest; the moved estimates it names are the pooled ones (every one: the table)."""
+    cells = against.cells
+    if len(cells) <= HEADLINE_CELLS:
+        changes = ", ".join(f"{c.cell} {short_ci(c.change)}" for c in cells) or "none"
+    else:
+        means = [c.change.mean for c in cells]
+        largest = sorted(cells, key=lambda c: -abs(c.change.mean))[:3]
+        changes = (f"{pp(sum(means) / len(means))} on average over the cells (from "
+                   f"{pp(min(means))} to {pp(max(means))}), the largest "
+                   + ", ".join(f"{c.cell} {short_ci(c.change)}" for c in largest))
     moved = against.moved()
-    named = "; ".join(  # the intervals are in the table and scaling.json
+    named = "; ".join(
         f"{s.estimate}{f' at {at_text(s.at)}' if s.at else ''} {pp(s.base.mean)} -> "
         f"{pp(s.check.mean)}" + (" (verdict changed)" if s.verdict_changed else "")
-        for s in moved)
+        for s in moved if s.pooled)
     best = ("" if against.best is None else
             f"; best shared cell by validation: {against.best[0]} there, {against.best[1]} "
             "here")
     unshared = (f"; {len(against.unshared)} cell(s) not there: {', '.join(against.unshared)}"
                 if against.unshared else "")
-    return (f"against {against.study} (the same {len(against.cells)} cells and their "
-            f"{seeds_text(seeds)}): here minus there {changes or 'none'}{best}; "
-            f"{len(moved)} of {len(against.shifts)} conclusions moved (the value here lies "
-            "outside the interval there) or changed verdict (sign settled in one study only)"
-            + (f": {named}" if named else "") + unshared)
+    seeds = sorted({len(c.seeds) for c in cells})
+    return (f"against {against.study} (the same {len(cells)} cells and their "
+            f"{seeds_text(seeds)}): here minus there {changes}{best}; {len(moved)} of "
+            f"{len(against.shifts)} conclusions moved (the value here lies outside the "
+            "interval there) or changed verdict (sign settled in one study only)"
+            + (f"; pooled: {named}" if named else "") + unshared)
 
 
 def headline(analysis: Analysis, budget: str | None = None) -> list[str]:
