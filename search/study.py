@@ -303,12 +303,11 @@ def cmd_report(args: argparse.Namespace) -> int:
               "STUDY too", file=sys.stderr)
         return 2
     study = find_study(_existing_storage(args), args.study_name)
-    base = None
+    against = None
     if args.against:  # the same cells and seeds in another study (its store, or this one)
-        base = (args.against, trial_records(find_study(
-            _existing_storage(args, args.against_storage), args.against)))
+        against = find_study(_existing_storage(args, args.against_storage), args.against)
     paths = write_report(study, _export_dir(args.out, args.study_name), png=args.png,
-                         cells=args.cell, base=base,
+                         cells=args.cell, against=against,
                          artifacts=_artifacts(args.artifacts, _storage_url(args), args.out))
     print(f"wrote {paths.html}, {paths.scaling_json.name} and {paths.cells_csv.name}")
     _warn(paths.warnings)

@@ -29,7 +29,14 @@ What a family means is read from its declaration (:func:`spaces.declared`): its 
 axes, derived fields and the settings never pooled over. No room tests a family's name.
 """
 
-from search.analysis.against import Against, CellChange, Shift, check_against
+from search.analysis.against import (
+    Against,
+    AgainstError,
+    CellChange,
+    Change,
+    Shift,
+    check_against,
+)
 from search.analysis.allocation import Allocation, Contrast, Rule, RuleError, plan_seeds
 from search.analysis.cells import (
     FAMILY,
@@ -102,14 +109,14 @@ from search.stats import Interval, mean_ci
 
 __all__ = [
     "FAMILY", "MATCH_TOLERANCE", "NO_DATA", "PREMATURE_RULE", "SCHEDULE_RULE", "SCHEDULE_TAIL",
-    "SIGNIFICANCE", "SIZES", "STALLED", "TRAIN_FLOPS_FACTOR", "Against", "Allocation", "Analysis",
-    "CellChange", "CellStats", "ClassStats", "Comparison", "ComputeCurve", "Contrast",
-    "Convergence", "Crossover", "DepthStep", "Effect", "FrontierPoint", "Interaction", "Interval",
-    "PrematureStop", "Rule", "RuleError", "ScalingFit", "SeedPlan", "Sensitivity", "Shift",
-    "analyze", "axes", "axis_knob", "best_at", "best_cell", "cell_size", "cell_stats",
-    "check_against", "class_stats", "compare_cnn_dense", "compute_curves", "compute_frontier",
-    "convergence", "crossovers", "depth_effects", "depth_steps", "effect_name", "epoch_limit",
-    "families", "fit_cells", "group_except", "incomplete_cells", "interaction_name",
+    "SIGNIFICANCE", "SIZES", "STALLED", "TRAIN_FLOPS_FACTOR", "Against", "AgainstError",
+    "Allocation", "Analysis", "CellChange", "CellStats", "Change", "ClassStats", "Comparison",
+    "ComputeCurve", "Contrast", "Convergence", "Crossover", "DepthStep", "Effect", "FrontierPoint",
+    "Interaction", "Interval", "PrematureStop", "Rule", "RuleError", "ScalingFit", "SeedPlan",
+    "Sensitivity", "Shift", "analyze", "axes", "axis_knob", "best_at", "best_cell", "cell_size",
+    "cell_stats", "check_against", "class_stats", "compare_cnn_dense", "compute_curves",
+    "compute_frontier", "convergence", "crossovers", "depth_effects", "depth_steps", "effect_name",
+    "epoch_limit", "families", "fit_cells", "group_except", "incomplete_cells", "interaction_name",
     "knob_effects", "mean_ci", "per_studied", "plan_seeds", "premature_stops", "ran_full", "role",
     "rule_of", "scaling_fits", "schedule_limited", "seed_plan", "sensitivity", "size_effects",
     "study_rule", "unmatched_dense", "varying_settings", "width_depth_interactions",

@@ -4,42 +4,61 @@ conclusion the shared cells allow moves, made from exactly those cells and seeds
 trainings.
 
 A conclusion is an estimate (an effect, depth step or interaction, as :func:`analyze` makes
-them) or the difference between the base's best shared cell (by validation) and another. It
-*moved* when the checked study's value falls outside the base study's interval, and its
-*verdict changed* when its sign is settled (the interval excludes 0) in one study and not in
-the other, or settled both ways."""
+them) or the difference between the base's best shared cell (by validation) and another.
+Each cell's change and each conclusion's change is a paired t-test over the shared seeds,
+Holm-adjusted over all of them: *changed* means that test rejects at 5 %. Two descriptive
+flags go beside it: *outside* (the value here lies outside the base's 95 % interval) and
+*zero_crossed* (whether the interval excludes 0 differs between the studies); neither is a
+test, and with few seeds either can flip on a small shift."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
-from search.analysis.cells import CellStats, best_cell, cell_stats
+from search.analysis.cells import CellStats, best_cell, cell_stats, settings_key
+from search.analysis.compare import SIGNIFICANCE
 from search.analysis.estimates import Named, estimates_of, named_estimates
-from search.stats import Interval, mean_ci
+from search.stats import Interval, holm, mean_ci, paired_t
 from storage import TrialRecord
 
 
-@dataclass(frozen=True)
-class CellChange:
-    """One shared cell over its shared seeds: its test accuracy in the base study and in the
-    checked one, the change (checked minus base, paired by seed), and how its runs ended
-    there (median epochs run, schedule-limited runs; None where not recorded)."""
+class AgainstError(ValueError):
+    """The two studies cannot be set against each other (one line for the user)."""
 
-    cell: str
-    seeds: tuple[int, ...]
+
+@dataclass(frozen=True)
+class Change:
+    """A value paired by seed in both studies: ``change`` is here minus there, ``p`` its
+    paired t-test (NaN: fewer than 2 seeds, or no spread), ``p_holm`` adjusted over every
+    cell and conclusion of the comparison."""
+
     base: Interval
     check: Interval
     change: Interval
-    base_epochs: float
-    check_epochs: float
-    base_limited: int | None
-    check_limited: int | None
+    p: float
+    p_holm: float = math.nan
+
+    @property
+    def changed(self) -> bool:
+        return self.p_holm < SIGNIFICANCE
+
+    @property
+    def outside(self) -> bool:
+        """The value here lies outside the base's interval (descriptive; never without
+        an interval or a value)."""
+        return (not math.isnan(self.base.low) and not math.isnan(self.check.mean)
+                and not self.base.low <= self.check.mean <= self.base.high)
+
+    @property
+    def zero_crossed(self) -> bool:
+        """Whether the interval excludes 0 (and on which side) differs between the studies."""
+        return _side(self.base) != _side(self.check)
 
 
-def _verdict(interval: Interval) -> int:
+def _side(interval: Interval) -> int:
     """+1 / -1: the interval lies above / below 0; 0: it holds 0, or there is none."""
     if math.isnan(interval.low):
         return 0
@@ -47,120 +66,185 @@ def _verdict(interval: Interval) -> int:
 
 
 @dataclass(frozen=True)
+class CellChange:
+    """One shared cell over its shared seeds: its test accuracy (``test``) and validation
+    accuracy (``val``) in both studies, and how its runs ended there (median epochs run,
+    schedule-limited runs; NaN / None where not recorded)."""
+
+    cell: str
+    seeds: tuple[int, ...]
+    test: Change
+    val: Change
+    base_epochs: float
+    check_epochs: float
+    base_limited: int | None
+    check_limited: int | None
+
+
+@dataclass(frozen=True)
 class Shift:
-    """One conclusion under both trainings: ``estimate`` names it (e.g. ``depth step
-    1->2``, or ``A - B`` for two cells), ``at`` as the estimate's own; ``change`` is the
-    checked minus the base value, paired by seed."""
+    """One conclusion in both studies: ``estimate`` names it (e.g. ``depth step 1->2``, or
+    ``A - B`` for two cells), ``at`` as the estimate's own."""
 
     estimate: str
     at: dict[str, Any]
     pooled: bool
-    base: Interval
-    check: Interval
-    change: Interval
+    value: Change
     family: str = ""
-
-    @property
-    def moved(self) -> bool:
-        """The checked value lies outside the base interval (never without one)."""
-        return (not math.isnan(self.base.low)
-                and not self.base.low <= self.check.mean <= self.base.high)
-
-    @property
-    def verdict_changed(self) -> bool:
-        return _verdict(self.base) != _verdict(self.check)
 
 
 @dataclass(frozen=True)
 class Against:
     """A study's cells against the same cells and seeds of the ``study`` it checks.
 
-    ``unshared`` names the checked study's cells the base lacks (or shares no seed with);
-    ``best`` the best shared cell by mean validation accuracy, in the base and here."""
+    ``training`` lists the training settings that differ, as (setting, there, here);
+    ``unshared`` the checked study's cells the base lacks or shares no seed of; ``unmatched``
+    the base's conclusions with no counterpart here (e.g. when the cells here differ in a
+    training setting among themselves); ``best`` the best shared cell by mean validation
+    accuracy, there and here."""
 
     study: str
     cells: tuple[CellChange, ...]
     shifts: tuple[Shift, ...]
+    training: tuple[tuple[str, str, str], ...]
     unshared: tuple[str, ...]
-    best: tuple[str, str] | None
+    unmatched: tuple[str, ...]
+    best: tuple[str, str]
 
-    def moved(self) -> list[Shift]:
-        return [s for s in self.shifts if s.moved or s.verdict_changed]
+    def changed(self) -> list[Shift]:
+        return [s for s in self.shifts if s.value.changed]
+
+    def tests(self) -> int:
+        """How many paired tests the Holm adjustment ran over."""
+        return sum(not math.isnan(c.p) for c in self.changes())
+
+    def changes(self) -> list[Change]:
+        return [*(c.test for c in self.cells), *(s.value for s in self.shifts)]
 
     def to_dict(self) -> dict[str, Any]:
+        def change(c: Change) -> dict[str, Any]:
+            return asdict(c) | {"changed": c.changed, "outside": c.outside,
+                                "zero_crossed": c.zero_crossed}
         return {
             "study": self.study,
             "what": "this study's cells against the same cells and seeds of the base study: "
-                    "each cell's change (here minus base, paired by seed), and every "
-                    "estimate and cell difference the shared cells allow, from exactly those "
-                    "cells and seeds in both; moved: the value here lies outside the base "
-                    "interval; verdict_changed: the sign is settled (the interval excludes 0) "
-                    "in one study and not the other, or both ways",
-            "cells": [asdict(c) for c in self.cells],
-            "estimates": [asdict(s) | {"moved": s.moved, "verdict_changed": s.verdict_changed}
-                          for s in self.shifts],
+                    "each cell's change (here minus there, paired by seed), and every "
+                    "estimate, and the base's best shared cell minus each other, from exactly "
+                    "the shared (cell, seed) units on both sides; changed: the paired t-test "
+                    f"of the change, Holm-adjusted over all {self.tests()} tests, rejects at "
+                    "5 %; outside (descriptive): the value here lies outside the base's 95 % "
+                    "interval; zero_crossed (descriptive): whether the interval excludes 0 "
+                    "differs between the studies",
+            "training_differences": [{"setting": k, "there": a, "here": b}
+                                     for k, a, b in self.training],
+            "cells": [asdict(c) | {"test": change(c.test), "val": change(c.val)}
+                      for c in self.cells],
+            "estimates": [asdict(s) | {"value": change(s.value)} for s in self.shifts],
             "unshared_cells": list(self.unshared),
-            "best_shared_cell": (None if self.best is None
-                                 else {"base": self.best[0], "here": self.best[1]})}
+            "unmatched_estimates": list(self.unmatched),
+            "best_shared_cell": {"base": self.best[0], "here": self.best[1]}}
 
 
-def _change(base: dict[int, float], check: dict[int, float]) -> Interval:
-    return mean_ci([check[s] - base[s] for s in sorted(base.keys() & check.keys())])
+def _change(base: dict[int, float], check: dict[int, float]) -> Change:
+    seeds = sorted(base.keys() & check.keys())
+    there, here = [base[s] for s in seeds], [check[s] for s in seeds]
+    diff, _, p = paired_t(here, there)
+    return Change(mean_ci(there), mean_ci(here), diff, p)
 
 
-def _shift(name: str, base: Named, check: Named) -> Shift:
-    return Shift(name, check.at, check.pooled, base.estimate, check.estimate,
-                 _change(base.per_seed, check.per_seed), check.family)
+def _by_seed(records: Iterable[TrialRecord], field: str) -> dict[int, float]:
+    return {r.seed: getattr(r, field) for r in records if r.seed is not None}
 
 
 def _differences(cells: dict[str, CellStats], best: str) -> dict[str, Named]:
-    """``best - B`` for every other cell B, paired by seed: is the best cell still ahead?"""
+    """``best - B`` for every other cell B sharing a seed with it, paired by seed."""
     out = {}
-    for a, b in ((best, other) for other in cells if other != best):
-        x, y = cells[a].by_seed, cells[b].by_seed
+    for other in cells:
+        x, y = cells[best].by_seed, cells[other].by_seed
         per_seed = {s: x[s] - y[s] for s in sorted(x.keys() & y.keys())}
-        out[f"{a} - {b}"] = Named(f"{a} - {b}", {}, False, mean_ci(list(per_seed.values())),
-                                  per_seed, "")
+        if other != best and per_seed:
+            name = f"{best} - {other}"
+            out[name] = Named(name, {}, False, mean_ci(list(per_seed.values())), per_seed, "")
     return out
 
 
-def _how_ended(cell: CellStats) -> tuple[float, int | None]:
-    end = cell.convergence
-    return (math.nan, None) if end is None else (end.median_epochs, end.schedule_limited)
+def _conclusions(cells: dict[str, CellStats], best: str) -> dict[str, Named]:
+    """Every estimate the cells allow, but a pooled one that pools a single group (the
+    unpooled estimate beside it, under a second name), and the best cell's differences."""
+    found = named_estimates(*estimates_of(list(cells.values())))
+
+    def groups(pooled: Named) -> int:
+        return sum(not x.pooled and x.name == pooled.name
+                   and all(x.at.get(k) == v for k, v in pooled.at.items())
+                   for x in found.values())
+    return {key: x for key, x in found.items()
+            if not (x.pooled and groups(x) == 1)} | _differences(cells, best)
 
 
-def check_against(study: str, base: Iterable[TrialRecord], check: Iterable[TrialRecord]) -> Against:
+def _training(was: dict[str, CellStats], now: dict[str, CellStats]
+              ) -> tuple[tuple[str, str, str], ...]:
+    """The training settings whose values differ between the two sides' shared cells."""
+    def values(cells: dict[str, CellStats], key: str) -> str:
+        return ", ".join(sorted({settings_key((c.train or {}).get(key))
+                                 for c in cells.values()}))
+    keys = sorted({k for c in (*was.values(), *now.values()) for k in (c.train or {})})
+    return tuple((k, values(was, k), values(now, k)) for k in keys
+                 if values(was, k) != values(now, k))
+
+
+def _one_per_unit(records: Iterable[TrialRecord]) -> list[TrialRecord]:
+    """The complete trials, one per (cell, seed): the first by trial number (a repeated
+    seed would otherwise count twice in a mean and once in a pairing)."""
+    first: dict[tuple[str, int], TrialRecord] = {}
+    for r in sorted((r for r in records if r.complete and r.cell is not None
+                     and r.seed is not None), key=lambda r: r.number):
+        first.setdefault((r.cell, r.seed), r)  # type: ignore[arg-type]
+    return list(first.values())
+
+
+def check_against(study: str, base: Iterable[TrialRecord], check: Iterable[TrialRecord]
+                  ) -> Against:
     """``check``'s cells against the same cells and seeds of ``base`` (the records of the
-    study named ``study``). Only (cell, seed) units complete in both count: each side's
-    estimates are made from those alone, so a difference is the training's, not the grid's."""
-    base, check = list(base), list(check)
-    theirs = {c.cell: c for c in cell_stats(base)}
-    seeds = {c.cell: set(c.seeds) & set(theirs[c.cell].seeds)
-             for c in cell_stats(check) if c.cell in theirs}
-    shared = {cell for cell, s in seeds.items() if s}
-
-    def only_shared(records: list[TrialRecord]) -> dict[str, CellStats]:
-        return {c.cell: c for c in cell_stats(r for r in records if r.cell in shared
-                                              and r.seed in seeds[r.cell])}
-
-    was, now = only_shared(base), only_shared(check)
-    order = sorted(now, key=lambda cell: -was[cell].test.mean)
+    study named ``study``). Only (cell, seed) units complete in both count, one trial each:
+    each side's estimates are made from those alone, so a difference is the training's,
+    not the grid's. Raises :class:`AgainstError` when no unit is shared or a shared cell
+    builds another net there."""
+    base, check = _one_per_unit(base), _one_per_unit(check)
+    units = {(r.cell, r.seed) for r in base} & {(r.cell, r.seed) for r in check}
+    if not units:
+        raise AgainstError(f"no (cell, seed) unit is complete in both this study and "
+                           f"{study!r}: nothing to set against")
+    was = [r for r in base if (r.cell, r.seed) in units]
+    now = [r for r in check if (r.cell, r.seed) in units]
+    archs = {r.cell: r.arch for r in was}
+    if odd := sorted({r.cell for r in now if r.arch != archs[r.cell]}):  # type: ignore[index]
+        raise AgainstError(f"cell {odd[0]} builds another net in {study!r} (its arch "
+                           "differs): the two studies' cells are not the same")
+    there, here = ({c.cell: c for c in cell_stats(rs)} for rs in (was, now))
+    best = (best_cell(list(there.values())).cell, best_cell(list(here.values())).cell)
+    order = sorted(here, key=lambda cell: -there[cell].test.mean)
 
     def cell_change(cell: str) -> CellChange:
-        (base_epochs, base_limited), (epochs, limited) = (_how_ended(was[cell]),
-                                                          _how_ended(now[cell]))
-        return CellChange(cell, now[cell].seeds, was[cell].test, now[cell].test,
-                          _change(was[cell].by_seed, now[cell].by_seed), base_epochs, epochs,
-                          base_limited, limited)
+        a = [r for r in was if r.cell == cell]
+        b = [r for r in now if r.cell == cell]
+        ended = [(math.nan, None) if c.convergence is None
+                 else (c.convergence.median_epochs, c.convergence.schedule_limited)
+                 for c in (there[cell], here[cell])]
+        return CellChange(cell, here[cell].seeds,
+                          _change(_by_seed(a, "test_accuracy"), _by_seed(b, "test_accuracy")),
+                          _change(_by_seed(a, "val_accuracy"), _by_seed(b, "val_accuracy")),
+                          ended[0][0], ended[1][0], ended[0][1], ended[1][1])
 
-    cells = tuple(map(cell_change, order))
-    best = ((best_cell(list(was.values())).cell, best_cell(list(now.values())).cell)
-            if now else None)
-    before = named_estimates(*estimates_of(list(was.values())))
-    after = named_estimates(*estimates_of(list(now.values())))
-    if best is not None:  # the base's best against each other cell, on both sides
-        before |= _differences(was, best[0])
-        after |= _differences(now, best[0])
-    shifts = tuple(_shift(x.name, before[key], x) for key, x in after.items() if key in before)
-    unshared = tuple(c.cell for c in cell_stats(check) if c.cell not in shared)
-    return Against(study, cells, shifts, unshared, best)
+    before, after = _conclusions(there, best[0]), _conclusions(here, best[0])
+    cells = [cell_change(cell) for cell in order]
+    shifts = [Shift(x.name, x.at, x.pooled,
+                    _change(before[key].per_seed, x.per_seed), x.family)
+              for key, x in after.items() if key in before]
+    adjusted = iter(holm([c.test.p for c in cells] + [s.value.p for s in shifts]))
+    cells = [replace(c, test=replace(c.test, p_holm=next(adjusted))) for c in cells]
+    shifts = [replace(s, value=replace(s.value, p_holm=next(adjusted))) for s in shifts]
+    return Against(
+        study, tuple(cells), tuple(shifts), _training(there, here),
+        unshared=tuple(c for c in dict.fromkeys(r.cell for r in check) if c not in here),
+        unmatched=tuple(x.name for key, x in before.items() if key not in after),
+        best=best)

@@ -4,11 +4,13 @@ open the page, scaling.json and the dashboard note (budget first, then the answe
 from __future__ import annotations
 
 import json
+import math
 
 from search.analysis import (
     SCHEDULE_TAIL,
     Against,
     Analysis,
+    CellChange,
     DepthStep,
     ScalingFit,
     axes,
@@ -174,37 +176,47 @@ def headline_fits(analysis: Analysis, against: str = "params") -> list[ScalingFi
     return out
 
 
+def _strength(c: CellChange) -> float:
+    """How clearly a cell changed: |mean| over its interval's half-width (inf with no
+    spread, 0 with no change, -1 with one seed: no interval, nothing clear)."""
+    change = c.test.change
+    if change.n < 2:
+        return -1.0
+    if change.half_width == 0:
+        return math.inf if change.mean else 0.0
+    return abs(change.mean) / change.half_width
+
+
 def against_text(against: Against) -> str:
-    """E.g. ``against scaling-v2 (the same 4 cells and their 3 seed(s)): here minus there
-    cnn:... +0.4 pp [...], ...; best shared cell by validation ... there, ... here; 2 of 19
-    conclusions moved (...) or changed verdict (...); pooled: depth step 1->2 at head gap
-    +10.8 pp -> +12.0 pp``. Beyond :data:`HEADLINE_CELLS` cells it gives the mean change and
-    the largest; the moved estimates it names are the pooled ones (every one: the table)."""
+    """E.g. ``against scaling-v2 (epochs 30 -> 60; the same 4 cells and their 3 seed(s)):
+    test accuracy here minus there cnn:... +0.4 pp [...], ...; best shared cell by
+    validation ... there, ... here; changed (paired t over seeds, Holm over 12 tests, 5 %):
+    ...``. Beyond :data:`HEADLINE_CELLS` cells it gives the mean change and the clearest
+    ones; every conclusion and both descriptive flags: the table and scaling.json."""
     cells = against.cells
     if len(cells) <= HEADLINE_CELLS:
-        changes = ", ".join(f"{c.cell} {short_ci(c.change)}" for c in cells) or "none"
+        changes = ", ".join(f"{c.cell} {short_ci(c.test.change)}" for c in cells)
     else:
-        means = [c.change.mean for c in cells]
-        largest = sorted(cells, key=lambda c: -abs(c.change.mean))[:3]
+        means = [c.test.change.mean for c in cells]
+        clearest = sorted(cells, key=_strength, reverse=True)[:3]
         changes = (f"{pp(sum(means) / len(means))} on average over the cells (from "
-                   f"{pp(min(means))} to {pp(max(means))}), the largest "
-                   + ", ".join(f"{c.cell} {short_ci(c.change)}" for c in largest))
-    moved = against.moved()
-    named = "; ".join(
-        f"{s.estimate}{f' at {at_text(s.at)}' if s.at else ''} {pp(s.base.mean)} -> "
-        f"{pp(s.check.mean)}" + (" (verdict changed)" if s.verdict_changed else "")
-        for s in moved if s.pooled)
-    best = ("" if against.best is None else
-            f"; best shared cell by validation: {against.best[0]} there, {against.best[1]} "
-            "here")
-    unshared = (f"; {len(against.unshared)} cell(s) not there: {', '.join(against.unshared)}"
-                if against.unshared else "")
+                   f"{pp(min(means))} to {pp(max(means))}), the clearest "
+                   + ", ".join(f"{c.cell} {short_ci(c.test.change)}" for c in clearest))
+    changed = [f"{c.cell} {pp(c.test.change.mean)}" for c in cells if c.test.changed]
+    changed += [f"{s.estimate}{f' at {at_text(s.at)}' if s.at else ''} "
+                f"{pp(s.value.base.mean)} -> {pp(s.value.check.mean)}"
+                for s in against.changed()]
+    training = "; ".join(f"{k} {a} -> {b}" for k, a, b in against.training)
     seeds = sorted({len(c.seeds) for c in cells})
-    return (f"against {against.study} (the same {len(cells)} cells and their "
-            f"{seeds_text(seeds)}): here minus there {changes}{best}; {len(moved)} of "
-            f"{len(against.shifts)} conclusions moved (the value here lies outside the "
-            "interval there) or changed verdict (sign settled in one study only)"
-            + (f"; pooled: {named}" if named else "") + unshared)
+    return (f"against {against.study} ({training or 'the same training settings'}; the "
+            f"same {len(cells)} cells and their {seeds_text(seeds)}): test accuracy here minus "
+            f"there {changes}; best shared cell by validation: {against.best[0]} there, "
+            f"{against.best[1]} here; changed (paired t over seeds, Holm over "
+            f"{against.tests()} tests, 5 %): {', '.join(changed) or 'none'}"
+            + (f"; {len(against.unshared)} cell(s) not shared (the cell or its seeds "
+               "missing there)" if against.unshared else "")
+            + (f"; {len(against.unmatched)} conclusion(s) there without a counterpart here"
+               if against.unmatched else ""))
 
 
 def headline(analysis: Analysis, budget: str | None = None) -> list[str]:

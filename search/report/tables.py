@@ -12,6 +12,7 @@ from search.analysis import (
     SIZES,
     Analysis,
     CellStats,
+    Change,
     Comparison,
     Effect,
     ScalingFit,
@@ -178,23 +179,35 @@ def _against_table(analysis: Analysis) -> str:
     against = analysis.against
     if against is None:
         return ""
+
+    def flags(c: Change) -> tuple[str, str, str, str]:
+        return (p_text(c.p_holm), "yes" if c.changed else "no", "yes" if c.outside else "no",
+                "yes" if c.zero_crossed else "no")
+
+    def count(n: int | None) -> str:
+        return "—" if n is None else str(n)
     cells = html_table(
-        ("cell", "seeds", "test there", "test here", "here - there", "95 % CI",
-         "median epochs there / here", "schedule-limited there / here"),
-        ((c.cell, len(c.seeds), f"{c.base.mean:.4f}", f"{c.check.mean:.4f}",
-          pp(c.change.mean), ci_text(c.change), f"{c.base_epochs:g} / {c.check_epochs:g}",
-          f"{'—' if c.base_limited is None else c.base_limited} / "
-          f"{'—' if c.check_limited is None else c.check_limited}") for c in against.cells))
+        ("cell", "seeds", "test there", "test here", "here - there", "val here - there",
+         "p (Holm)", "changed", "outside", "0 crossed", "median epochs there / here",
+         "schedule-limited there / here"),
+        ((c.cell, len(c.seeds), f"{c.test.base.mean:.4f}", f"{c.test.check.mean:.4f}",
+          short_ci(c.test.change), short_ci(c.val.change), *flags(c.test),
+          " / ".join(num_text(x, "g") or "—" for x in (c.base_epochs, c.check_epochs)),
+          f"{count(c.base_limited)} / {count(c.check_limited)}") for c in against.cells))
     shifts = html_table(
-        ("conclusion", "at", "there", "here", "here - there", "moved", "verdict changed"),
+        ("conclusion", "at", "there", "here", "here - there", "p (Holm)", "changed",
+         "outside", "0 crossed"),
         ((s.estimate, ("pooled " if s.pooled else "") + (at_text(s.at) or "—"),
-          short_ci(s.base), short_ci(s.check), short_ci(s.change),
-          "yes" if s.moved else "no", "yes" if s.verdict_changed else "no")
-         for s in against.shifts))
-    intro = markup(f"The same cells and seeds in study {against.study}, trained as it "
-                   "trained them. A conclusion moved when its value here lies outside its "
-                   "95 % interval there; its verdict changed when its sign is settled (the "
-                   "interval excludes 0) in one study only, or both ways.")
+          short_ci(s.value.base), short_ci(s.value.check), short_ci(s.value.change),
+          *flags(s.value)) for s in against.shifts))
+    training = ("; ".join(f"{k} {a} there, {b} here" for k, a, b in against.training)
+                or "the same training settings")
+    intro = markup(
+        f"The same cells and seeds in study {against.study} ({training}). Changed: the "
+        "paired t-test of the change over the shared seeds, "
+        f"Holm-adjusted over all {against.tests()} tests, rejects at 5 %. Outside "
+        "(descriptive): the value here lies outside the 95 % interval there. 0 crossed "
+        "(descriptive): whether the interval excludes 0 differs between the studies.")
     return f"<p>{intro}</p>{cells}{shifts}"
 
 

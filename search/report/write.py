@@ -7,10 +7,11 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import optuna
 
-from search.analysis import RuleError, analyze, study_rule
+from search.analysis import AgainstError, RuleError, analyze, study_rule
 from search.errors import ReportError
 from search.files import write_atomically
 from search.report.cell_figures import cell_figures
@@ -39,10 +40,29 @@ class ReportPaths:
     warnings: tuple[str, ...] = ()  # a kept model or the test images could not be read
 
 
+# What a study trained on: two studies set against each other must agree on these.
+DATA_KEYS = ("dataset", "train_subset")
+
+
+def _base(name: str, identity: dict[str, Any], against: optuna.Study | None
+          ) -> tuple[str, list[TrialRecord]] | None:
+    """The study to set the cells against, as :func:`analyze` takes it, once it is known to
+    have trained on the same data."""
+    if against is None:
+        return None
+    theirs = json.loads(against.user_attrs.get(IDENTITY, "{}"))
+    for key in DATA_KEYS:
+        if identity.get(key) != theirs.get(key):
+            raise ReportError(f"study {name!r} and {against.study_name!r} trained on other "
+                              f"data ({key} {identity.get(key)!r} and {theirs.get(key)!r}): "
+                              "their cells cannot be set against each other")
+    return against.study_name, [to_record(t) for t in against.get_trials(deepcopy=False)]
+
+
 def write_report(study: optuna.Study, out: Path, *, png: bool = False,
                  dashboard: bool = True, budget: str | None = None,
                  cells: Sequence[str] = (), artifacts: Path | None = None,
-                 base: tuple[str, Sequence[TrialRecord]] | None = None) -> ReportPaths:
+                 against: optuna.Study | None = None) -> ReportPaths:
     """Write report.html, scaling.json and cells.csv into ``out`` (PNGs in ``out/figures``
     when ``png``); with ``dashboard``, save the scaling figures and a note into the study.
 
@@ -50,8 +70,8 @@ def write_report(study: optuna.Study, out: Path, *, png: bool = False,
     dataset's training split) and scale the compute frontier; ``budget`` overrides how the
     headline describes them. The best cell and the ``cells`` named are looked inside
     (``search.report.inside``): from the stored counts, and with the artifact folder
-    ``artifacts`` from what their kept models did with the test images too. ``base`` (a
-    study's name and records) sets the cells against the same cells and seeds there.
+    ``artifacts`` from what their kept models did with the test images too. ``against``
+    (a study on the same data) sets the cells against the same cells and seeds there.
     """
     trials = study.get_trials(deepcopy=False)  # fetched once: records and Set-up share them
     records = [to_record(t) for t in trials]
@@ -61,7 +81,11 @@ def write_report(study: optuna.Study, out: Path, *, png: bool = False,
     except RuleError as exc:
         raise ReportError(f"study {study.study_name!r}: its sequential rule cannot be read: "
                           f"{exc}") from None
-    analysis = analyze(records, images=training_images(identity), rule=rule, base=base)
+    try:
+        analysis = analyze(records, images=training_images(identity), rule=rule,
+                           base=_base(study.study_name, identity, against))
+    except AgainstError as exc:
+        raise ReportError(str(exc)) from None
     if not analysis.cells:
         raise ReportError(f"study {study.study_name!r} has no completed trial to report")
     setup = study_setup(trials, records, analysis, identity.get("dataset"))

@@ -16,10 +16,12 @@ from search.report import ReportError, write_report
 from storage import open_storage
 from storage.studies import IDENTITY
 from tests import cli
+from tests.search.analysis.synthetic import SEEDS
 from tests.search.report.studies import (
     DASHBOARD_IDS,
     OPTUNA_KEYS,
     SCALING_KEYS,
+    TRAIN,
     dashboard_detail,
     synthetic_study,
     trial,
@@ -149,34 +151,67 @@ def test_report_of_a_study_without_completed_trials_is_an_error(tmp_path: Path):
         write_report(study, tmp_path)
 
 
-def test_report_against_another_study_in_its_own_store_through_the_cli(tmp_path: Path):
-    """The real CLI on two real SQLite files: the check study (every cell 1 pp better at
-    depth 2) against the base in the other file, as ``--against`` and ``--against-storage``
-    name it: a headline line, a block in scaling.json, a table on the page."""
-    base_url, here_url = (f"sqlite:///{tmp_path}/{name}.db" for name in ("base", "here"))
-    synthetic_study(open_storage(base_url), "grid")
-    check = optuna.create_study(storage=open_storage(here_url), study_name="longer",
-                                direction="maximize")
-    check.set_user_attr(IDENTITY, json.dumps({"mode": "grid"}))
+def _longer(storage: optuna.storages.BaseStorage, identity: dict[str, object]) -> None:
+    """Study 'longer': synthetic_study's cnn cells at widths 4-8, 1 pp better at depth 2
+    (give or take 0.1 pp per seed), with 60 epochs in its training."""
+    check = optuna.create_study(storage=storage, study_name="longer", direction="maximize")
+    check.set_user_attr(IDENTITY, json.dumps(identity))
     for seed, offset in enumerate((-0.01, 0.0, 0.012)):
         for w in (4, 8):
             for d in (1, 2):
-                acc = 0.7 + offset + 0.02 * (w == 8) - 0.01 * (d - 1) + 0.01 * (d == 2)
-                check.add_trial(trial("cnn", {"width": w, "depth": d}, seed, acc, w * 3000 // d))
+                acc = (0.7 + offset + 0.02 * (w == 8) - 0.01 * (d - 1)
+                       + (0.01 + 0.001 * (seed - 1)) * (d == 2))
+                done = trial("cnn", {"width": w, "depth": d}, seed, acc, w * 3000 // d)
+                done.user_attrs["train"] = json.dumps(TRAIN | {"epochs": 60})
+                check.add_trial(done)
+
+
+def test_report_against_another_study_in_its_own_store_through_the_cli(tmp_path: Path):
+    """The real CLI on two real SQLite files: the check study against the base in the other
+    file, as ``--against`` and ``--against-storage`` name it: a headline line, a block in
+    scaling.json, a table on the page."""
+    base_url, here_url = (f"sqlite:///{tmp_path}/{name}.db" for name in ("base", "here"))
+    synthetic_study(open_storage(base_url), "grid")
+    _longer(open_storage(here_url), {"mode": "grid"})
     done = cli.run("report", "--study-name", "longer", "--storage", here_url, "--against",
                    "synthetic-grid", "--against-storage", base_url, "--out", str(tmp_path))
     assert done.returncode == 0, done.stderr
-    assert ("against synthetic-grid (the same 4 cells and their 3 seed(s))"
+    assert ("against synthetic-grid (epochs 2 -> 60; the same 4 cells and their 3 seed(s))"
             in " ".join(done.stdout.split()))  # the CLI wraps its lines
     data = json.loads((tmp_path / "longer" / "scaling.json").read_text())
     block = data["against"]
-    changes = {c["cell"]: round(c["change"]["mean"], 6) for c in block["cells"]}
+    assert block["training_differences"] == [{"setting": "epochs", "there": "2",
+                                              "here": "60"}]
+    changes = {c["cell"]: round(c["test"]["change"]["mean"], 6) for c in block["cells"]}
     assert changes == {"cnn:width=4,depth=1": 0, "cnn:width=8,depth=1": 0,
                        "cnn:width=4,depth=2": 0.01, "cnn:width=8,depth=2": 0.01}
-    depth = next(x for x in block["estimates"] if x["estimate"] == "depth per added block"
-                 and x["pooled"])
+    depth = next(x["value"] for x in block["estimates"]
+                 if x["estimate"] == "depth per added block" and x["pooled"])
     assert (round(depth["base"]["mean"], 6), round(depth["check"]["mean"], 6)) == (-0.01, 0)
-    assert depth["verdict_changed"]  # below 0 there (no seed spread), 0 here
+    assert depth["zero_crossed"]  # below 0 there (no seed spread), around 0 here
     assert any(line.startswith("against synthetic-grid") for line in data["headline"])
     assert "Against another study: the same cells and seeds" in (
         tmp_path / "longer" / "report.html").read_text()
+
+
+@pytest.mark.parametrize(("identity", "base_widths", "message"), [
+    ({"mode": "grid"}, (32,), "no (cell, seed) unit is complete in both"),
+    ({"mode": "grid", "train_subset": 600}, (4, 8), "trained on other data (train_subset"),
+])
+def test_report_against_a_study_it_cannot_be_set_against_is_one_line(
+        tmp_path: Path, identity: dict[str, object], base_widths: tuple[int, ...],
+        message: str):
+    """No unit in common, or other data: one line, exit 1, no report written."""
+    url = f"sqlite:///{tmp_path}/studies.db"
+    base = optuna.create_study(storage=open_storage(url), study_name="base",
+                               direction="maximize")
+    base.set_user_attr(IDENTITY, json.dumps({"mode": "grid"}))
+    for seed in SEEDS:
+        for w in base_widths:
+            base.add_trial(trial("cnn", {"width": w, "depth": 1}, seed, 0.8, w * 3000))
+    _longer(open_storage(url), identity)
+    done = cli.run("report", "--study-name", "longer", "--storage", url, "--against", "base",
+                   "--out", str(tmp_path))
+    lines = done.stderr.strip().splitlines()
+    assert done.returncode == 1 and len(lines) == 1 and message in lines[0], done.stderr
+    assert not (tmp_path / "longer").exists()
