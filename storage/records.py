@@ -237,6 +237,10 @@ class TrialRecord:
     class_accuracy: tuple[float, ...] = ()  # test accuracy on each class
     model_artifact: str | None = None  # the Optuna artifact id of its kept model
     seen_artifact: str | None = None  # ... and of what that model did with the test split
+    # Optuna's own clock: seconds from start to finish, and when it finished (POSIX
+    # seconds); None until the trial finishes.
+    wall_seconds: float | None = None
+    finished_at: float | None = None
 
     @property
     def complete(self) -> bool:
@@ -276,6 +280,10 @@ def to_record(trial: optuna.trial.FrozenTrial) -> TrialRecord:
         class_accuracy=tuple(a.get(CLASS_ACCURACY) or ()),
         model_artifact=links.get(MODEL_FILE),
         seen_artifact=links.get(SEEN_FILE),
+        wall_seconds=(None if trial.datetime_start is None or trial.datetime_complete is None
+                      else (trial.datetime_complete - trial.datetime_start).total_seconds()),
+        finished_at=(None if trial.datetime_complete is None
+                     else trial.datetime_complete.timestamp()),
     )
 
 

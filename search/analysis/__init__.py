@@ -16,13 +16,14 @@ training setting (e.g. two learning rates): every estimate is made within one se
 
 The rooms, in the order the data flows: ``runs`` (how each run ended), ``cells`` (seeds
 grouped into cells, cells grouped by settings), ``effects`` (knob effects, depth steps,
-interactions), ``fits`` (scaling laws), ``compare`` (CNN vs dense), ``compute`` (curves and
-frontier), ``estimates`` (every estimate without the premature stops) and ``result``
-(:class:`Analysis` and :func:`analyze`); ``against`` sets a study's cells against the same
-cells and seeds of another (e.g. a schedule twice as long); ``classes`` gives a cell's
-per-class test accuracy and confusion counts; ``allocation`` plans sequential seeds for a grid
-(:func:`plan_seeds`) and ``sequential`` reads a sequential study's rule, plan and what it
-spent (:func:`seed_plan`). Import from this package, not from the rooms.
+interactions), ``fits`` (scaling laws), ``compare`` (CNN vs dense), ``compute`` (curves,
+frontier, and the worker time spent against the best validation), ``estimates`` (every
+estimate without the premature stops) and ``result`` (:class:`Analysis` and
+:func:`analyze`); ``against`` sets a study's cells against the same cells and seeds of
+another (e.g. a schedule twice as long); ``classes`` gives a cell's per-class test accuracy
+and confusion counts; ``allocation`` plans sequential seeds for a grid (:func:`plan_seeds`)
+and ``sequential`` reads a sequential study's rule, plan and what it spent
+(:func:`seed_plan`). Import from this package, not from the rooms.
 
 What a family means is read from its declaration (:func:`spaces.declared`): its role
 (studied families get effects and are compared with the baseline), its width and depth
@@ -69,9 +70,12 @@ from search.analysis.compute import (
     TRAIN_FLOPS_FACTOR,
     ComputeCurve,
     FrontierPoint,
+    SpentPoint,
     best_at,
     compute_curves,
     compute_frontier,
+    spent_curve,
+    worker_seconds,
 )
 from search.analysis.effects import (
     DepthStep,
@@ -113,12 +117,12 @@ __all__ = [
     "Allocation", "Analysis", "CellChange", "CellStats", "Change", "ClassStats", "Comparison",
     "ComputeCurve", "Contrast", "Convergence", "Crossover", "DepthStep", "Effect", "FrontierPoint",
     "Interaction", "Interval", "PrematureStop", "Rule", "RuleError", "ScalingFit", "SeedPlan",
-    "Sensitivity", "Shift", "analyze", "axes", "axis_knob", "best_at", "best_cell", "cell_size",
-    "cell_stats", "check_against", "class_stats", "compare_cnn_dense", "compute_curves",
-    "compute_frontier", "convergence", "crossovers", "depth_effects", "depth_steps", "effect_name",
-    "epoch_limit", "families", "fit_cells", "group_except", "incomplete_cells", "interaction_name",
-    "knob_effects", "mean_ci", "per_studied", "plan_seeds", "premature_stops", "ran_full", "role",
-    "rule_of", "scaling_fits", "schedule_limited", "seed_plan", "sensitivity", "size_effects",
-    "study_rule", "unmatched_dense", "varying_settings", "width_depth_interactions",
-    "width_effects",
+    "Sensitivity", "Shift", "SpentPoint", "analyze", "axes", "axis_knob", "best_at", "best_cell",
+    "cell_size", "cell_stats", "check_against", "class_stats", "compare_cnn_dense",
+    "compute_curves", "compute_frontier", "convergence", "crossovers", "depth_effects",
+    "depth_steps", "effect_name", "epoch_limit", "families", "fit_cells", "group_except",
+    "incomplete_cells", "interaction_name", "knob_effects", "mean_ci", "per_studied", "plan_seeds",
+    "premature_stops", "ran_full", "role", "rule_of", "scaling_fits", "schedule_limited",
+    "seed_plan", "sensitivity", "size_effects", "spent_curve", "study_rule", "unmatched_dense",
+    "varying_settings", "width_depth_interactions", "width_effects", "worker_seconds",
 ]

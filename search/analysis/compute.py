@@ -1,5 +1,6 @@
-"""Training compute: each cell's validation curve against training FLOPs, and the frontier
-of the best (cell, epoch) at each budget."""
+"""Training compute: each cell's validation curve against training FLOPs, the frontier of
+the best (cell, epoch) at each budget, and the worker time a study spent against the best
+validation accuracy it had reached."""
 
 from __future__ import annotations
 
@@ -70,3 +71,43 @@ def compute_frontier(curves: Iterable[ComputeCurve]) -> list[FrontierPoint]:
 def best_at(frontier: Sequence[FrontierPoint], budget: float) -> FrontierPoint | None:
     """The most accurate (cell, epoch) costing at most ``budget``; None if none is that cheap."""
     return next((p for p in reversed(frontier) if p.compute <= budget), None)
+
+
+@dataclass(frozen=True)
+class SpentPoint:
+    """The study once one more trial finished (in finishing order): the worker hours every
+    finished trial took so far (:func:`worker_seconds`), and the best complete trial by
+    validation accuracy so far (None before the first)."""
+
+    hours: float
+    trial: int
+    state: str
+    best_val: float | None
+    best_trial: int | None
+
+
+def worker_seconds(record: TrialRecord) -> float | None:
+    """What a finished trial cost a worker: its training seconds when it completed (seeds
+    trained side by side share theirs out, so they add up to the wall time), else its wall
+    time from start to finish (a pruned or failed trial); None while it has not finished."""
+    if record.complete and record.train_seconds is not None:
+        return record.train_seconds
+    return record.wall_seconds
+
+
+def spent_curve(records: Iterable[TrialRecord]) -> list[SpentPoint]:
+    """Best validation accuracy against the worker time spent, one point per finished trial
+    in the order they finished: every trial costs, only a complete one can be the best."""
+    finished = sorted((r for r in records
+                       if r.finished_at is not None and worker_seconds(r) is not None),
+                      key=lambda r: (r.finished_at, r.number))
+    points, total, best = [], 0.0, None
+    for r in finished:
+        total += worker_seconds(r) or 0.0
+        if r.complete and r.val_accuracy is not None and (
+                best is None or r.val_accuracy > best.val_accuracy):
+            best = r
+        points.append(SpentPoint(total / 3600, r.number, r.state,
+                                 None if best is None else best.val_accuracy,
+                                 None if best is None else best.number))
+    return points

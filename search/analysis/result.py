@@ -27,7 +27,14 @@ from search.analysis.compare import (
     crossovers,
     unmatched_dense,
 )
-from search.analysis.compute import ComputeCurve, FrontierPoint, compute_curves, compute_frontier
+from search.analysis.compute import (
+    ComputeCurve,
+    FrontierPoint,
+    SpentPoint,
+    compute_curves,
+    compute_frontier,
+    spent_curve,
+)
 from search.analysis.effects import DepthStep, Effect, Interaction
 from search.analysis.estimates import Sensitivity, estimates_of, named_estimates, sensitivity
 from search.analysis.fits import ScalingFit, scaling_fits
@@ -72,6 +79,7 @@ class Analysis:
     crossovers: tuple[Crossover, ...] = ()
     sequential: SeedPlan | None = None
     against: Against | None = None  # the same cells and seeds of another study
+    spent: tuple[SpentPoint, ...] = ()  # worker time against the best validation so far
 
     def pooled(self, axis: str, against: str | None = None) -> list[Effect]:
         """The pooled effects along the ``width`` or ``depth`` axis of the studied families,
@@ -119,6 +127,21 @@ class Analysis:
                 "ran_full": total("ran_full", self.cells) if known else None,
                 "schedule_limited": total("schedule_limited", self.cells) if known else None,
                 "premature": len(self.premature), "by": by}
+
+    def worker_time(self) -> dict[str, Any] | None:
+        """The worker hours every finished trial took, trials by state, the best complete
+        trial by validation and the hours spent when it finished; None with no trial."""
+        if not self.spent:
+            return None
+        last, best = self.spent[-1], None
+        if last.best_trial is not None:
+            best = next(p for p in self.spent if p.best_trial == last.best_trial)
+        states: dict[str, int] = {}
+        for p in self.spent:
+            states[p.state] = states.get(p.state, 0) + 1
+        return {"hours": last.hours, "trials": len(self.spent), "by_state": states,
+                "best_trial": last.best_trial, "best_val": last.best_val,
+                "best_after_hours": None if best is None else best.hours}
 
     def fit(self, family: str, against: str) -> ScalingFit | None:
         """The first whole-family fit (one per training setting)."""
@@ -190,6 +213,12 @@ class Analysis:
                      + "; a fit's floor c is the floor of this training budget and design, "
                      "not an irreducible error",
         }
+        if (spent := self.worker_time()) is not None:
+            data["worker_time"] = spent | {
+                "what": "worker hours of every finished trial (complete: its training "
+                        "seconds; pruned or failed: start to finish), in the order the "
+                        "trials finished, against the best complete trial by validation",
+                "curve": [asdict(p) for p in self.spent]}
         if self.sequential is not None:  # absent otherwise: other studies' files unchanged
             data["sequential"] = self.sequential.to_dict()
         if self.against is not None:  # likewise
@@ -249,4 +278,5 @@ def analyze(records: Iterable[TrialRecord], images: int | None = None,
         unmatched=tuple(unmatched_dense(cells, tolerance)), match_tolerance=tolerance,
         crossovers=tuple(crossovers(cells, comparisons)),
         sequential=None if rule is None else seed_plan(records, rule, tolerance=tolerance),
-        against=None if base is None else check_against(base[0], base[1], records))
+        against=None if base is None else check_against(base[0], base[1], records),
+        spent=tuple(spent_curve(records)))

@@ -35,7 +35,7 @@ from search.report.figure import (
     registered,
     rgba,
 )
-from search.report.summary import comparisons_summary, frontier_text
+from search.report.summary import comparisons_summary, frontier_text, worker_time_text
 from search.report.text import at_text, cell_text, effect_text, fit_scope, fit_text, where_text
 from spaces import STUDIED, Family
 from storage import TrialRecord
@@ -297,6 +297,38 @@ def compute_frontier(analysis: Analysis, records: Sequence[TrialRecord]) -> Plot
     caption = (f"Each line is a cell's mean validation curve over its seeds (as far as every "
                f"seed trained); the black steps are the best cell and epoch at each budget. "
                f"{frontier_text(analysis)}.")
+    return Plot(title, caption, fig)
+
+
+@register("worker-time", slot=9)
+def worker_time(analysis: Analysis, records: Sequence[TrialRecord]) -> Plot | None:
+    """The best validation accuracy reached against the worker hours spent, every finished
+    trial counted (the curve a search's budget is read from)."""
+    points = [p for p in analysis.spent if p.best_val is not None]
+    if not points:
+        return None
+    complete = {r.number: r for r in records if r.complete}
+    done = [(p, complete[p.trial]) for p in analysis.spent if p.trial in complete]
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=[p.hours for p, _ in done], y=[r.val_accuracy for _, r in done],
+                             mode="markers", name="complete trials",
+                             marker={"color": PALETTE[0], "size": 6, "opacity": 0.5},
+                             **hover(SEED_POINT, ((r.cell, r.seed, r.number) for _, r in done),
+                                     "trial %{customdata[2]}", "%{x:.2f} h", "val %{y:.4f}")))
+    best = [complete[p.best_trial] for p in points]  # type: ignore[index]
+    fig.add_trace(go.Scatter(x=[p.hours for p in points], y=[p.best_val for p in points],
+                             mode="lines", line={"shape": "hv", "color": "black"},
+                             name="best so far",
+                             **hover(SEED_POINT, ((r.cell, r.seed, r.number) for r in best),
+                                     "best so far: trial %{customdata[2]}", "%{x:.2f} h",
+                                     "val %{y:.4f}")))
+    title = "Best validation accuracy vs worker time spent"
+    layout(fig, title, "worker hours (every finished trial, in finishing order)",
+           "validation accuracy")
+    caption = (f"Each dot is a complete trial, at the worker time spent when it finished; "
+               f"the black steps are the best so far. {worker_time_text(analysis)}. Complete "
+               "trials count their training seconds, pruned and failed ones their time from "
+               "start to finish.")
     return Plot(title, caption, fig)
 
 

@@ -162,6 +162,23 @@ def frontier_text(analysis: Analysis) -> str | None:
             + (f"{more} cheaper cell(s), then " if more else "") + ", ".join(shown))
 
 
+def worker_time_text(analysis: Analysis) -> str | None:
+    """E.g. ``worker time: 2.9 h over 15 finished trials (10 complete, 4 pruned, 1 failed);
+    the best trial by validation, 12 (0.9307), finished after 2.1 h``."""
+    spent = analysis.worker_time()
+    if spent is None:
+        return None
+    order = ("COMPLETE", "PRUNED", "FAIL")  # then any other, as found
+    states = ", ".join(f"{n} {state.lower().replace('fail', 'failed')}" for state, n in
+                       sorted(spent["by_state"].items(),
+                              key=lambda x: order.index(x[0]) if x[0] in order else 3))
+    best = ("" if spent["best_trial"] is None else
+            f"; the best trial by validation, {spent['best_trial']} "
+            f"({spent['best_val']:.4f}), finished after {spent['best_after_hours']:.1f} h")
+    return (f"worker time: {spent['hours']:.1f} h over {spent['trials']} finished trials "
+            f"({states}; complete: training seconds, others: start to finish){best}")
+
+
 def headline_fits(analysis: Analysis, against: str = "params") -> list[ScalingFit]:
     """Per family the fits made within every setting never pooled over (e.g. per head), or
     the whole family's where it has none."""
@@ -239,6 +256,8 @@ def headline(analysis: Analysis, budget: str | None = None) -> list[str]:
     lines += [f"scaling law vs params, {fit_text(f)}" for f in headline_fits(analysis)]
     lines += [text for on in ("params", "flops") if (text := comparisons_summary(analysis, on))]
     if text := frontier_text(analysis):
+        lines.append(text)
+    if text := worker_time_text(analysis):
         lines.append(text)
     if analysis.against is not None:
         lines.append(against_text(analysis.against))

@@ -2,6 +2,7 @@
 
 import dataclasses
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import optuna
@@ -81,8 +82,21 @@ def test_a_trial_stored_under_the_old_names_reads_as_one_stored_now():
         "epochs": 2})
     assert R.FIT in now.user_attrs
     assert not {R.ENGINE, R.FAMILY, R.VAL_ACCURACY} & set(now.user_attrs)
-    assert R.to_record(old) == R.to_record(now)
+    clock = {"wall_seconds": None, "finished_at": None}  # when each was made differs
+    assert (dataclasses.replace(R.to_record(old), **clock)
+            == dataclasses.replace(R.to_record(now), **clock))
     assert R.attrs(old) == R.attrs(now)
+
+
+def test_a_trials_clock_is_optunas_own_and_unset_until_it_finishes():
+    trial = optuna.trial.create_trial(state=TrialState.COMPLETE, value=0.81)
+    trial.datetime_start = datetime(2026, 12, 3, 21, 0, 0, tzinfo=UTC)
+    trial.datetime_complete = datetime(2026, 12, 3, 21, 7, 30, tzinfo=UTC)
+    record = R.to_record(trial)
+    assert record.wall_seconds == 450.0
+    assert record.finished_at == trial.datetime_complete.timestamp()
+    trial.datetime_complete = None
+    assert R.to_record(trial).wall_seconds is R.to_record(trial).finished_at is None
 
 
 def test_a_key_outside_the_schema_is_refused_before_anything_is_written():

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from search.analysis import analyze, best_at, compute_curves, compute_frontier
+import dataclasses
+
+from search.analysis import analyze, best_at, compute_curves, compute_frontier, spent_curve
 from tests.search.analysis.synthetic import SEEDS, record
 
 
@@ -23,3 +25,31 @@ def test_compute_frontier_picks_the_cheap_cell_early_and_the_big_cell_late():
     assert best_at(frontier, 1.2e7).cell == "cnn:width=80"
     assert best_at(frontier, 1e5) is None
     assert analyze(recs, images=100).frontier == tuple(frontier)
+
+
+def test_worker_time_counts_every_finished_trial_in_finishing_order():
+    """A search's curve: a complete trial costs its training seconds, a pruned or failed one
+    its wall time; only complete trials can be the best; order is by finishing time."""
+    def trial(number: int, state: str, acc: float | None, finished: float, train: float,
+              wall: float) -> object:
+        made = record(number, "cnn", {"width": 8 + number}, 0, acc, state=state)
+        return dataclasses.replace(made, finished_at=finished, wall_seconds=wall,
+                                   train_seconds=train if state == "COMPLETE" else None,
+                                   val_accuracy=acc)
+    recs = [trial(0, "COMPLETE", 0.90, finished=100.0, train=1800, wall=1810),
+            trial(2, "COMPLETE", 0.93, finished=400.0, train=3600, wall=3610),
+            # Finished before trial 2 although numbered after it; pruned at a higher value.
+            trial(1, "PRUNED", 0.95, finished=200.0, train=0, wall=900),
+            trial(3, "FAIL", None, finished=500.0, train=0, wall=1800),
+            dataclasses.replace(record(4, "cnn", {"width": 20}, 0, None, state="RUNNING"),
+                                wall_seconds=None, finished_at=None)]
+    points = spent_curve(recs)
+    assert [p.trial for p in points] == [0, 1, 2, 3]  # the running trial has not finished
+    assert [p.hours for p in points] == [0.5, 0.75, 1.75, 2.25]
+    assert [p.best_trial for p in points] == [0, 0, 2, 2]
+    assert [p.best_val for p in points] == [0.90, 0.90, 0.93, 0.93]
+    summary = analyze(recs).worker_time()
+    assert summary == {"hours": 2.25, "trials": 4,
+                       "by_state": {"COMPLETE": 2, "PRUNED": 1, "FAIL": 1},
+                       "best_trial": 2, "best_val": 0.93, "best_after_hours": 1.75}
+    assert analyze(recs).to_dict()["worker_time"]["curve"][1]["state"] == "PRUNED"

@@ -19,7 +19,7 @@ REPO = Path(__file__).resolve().parents[3]
 ARTIFACTS = REPO / "test-artifacts"
 SCALING_KEYS = ("accuracy-vs-width", "accuracy-vs-depth", "accuracy-heatmap",
                 "error-vs-params", "error-vs-flops", "pareto-front", "validation-curves",
-                "compute-frontier")
+                "compute-frontier", "worker-time")
 OPTUNA_KEYS = ("optimization-history", "param-importances", "parallel-coordinate")
 # Drawn for each cell the report looks inside (its key then ends in the cell's).
 CELL_KEYS = ("per-class-accuracy", "confusion-matrix", "misclassified", "feature-maps",

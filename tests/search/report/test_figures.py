@@ -84,10 +84,10 @@ def test_a_figure_keeps_its_id_when_figures_before_it_have_no_data(tmp_path: Pat
 def test_a_new_figure_is_one_registered_function(monkeypatch: pytest.MonkeyPatch,
                                                  tmp_path: Path):
     """A function and its registration: the page, the files and the dashboard show it."""
-    # A copy of the registry, put back after the test, so the other tests see eight figures.
+    # A copy of the registry, put back after the test, so the other tests see nine figures.
     monkeypatch.setattr(report_figure, "REGISTRY", dict(report_figure.REGISTRY))
 
-    @report_figure.register("seed-spread", slot=9)
+    @report_figure.register("seed-spread", slot=10)
     def seed_spread(analysis: Analysis, records: Sequence[TrialRecord]) -> report_figure.Plot:
         cells = analysis.cells
         bars = go.Figure(go.Bar(x=[c.cell for c in cells], y=[c.test.std for c in cells]))
@@ -101,7 +101,7 @@ def test_a_new_figure_is_one_registered_function(monkeypatch: pytest.MonkeyPatch
     assert 'id="seed-spread"' in page and "Test accuracy std of 9 cells." in page
     saved = dashboard_detail(optuna_dashboard.wsgi(storage), "synthetic-grid")[
         "plotly_graph_objects"]
-    assert sorted(g["id"] for g in saved) == [*DASHBOARD_IDS, "09-seed-spread"]
+    assert sorted(g["id"] for g in saved) == [*DASHBOARD_IDS, "10-seed-spread"]
 
 
 def test_a_key_or_a_slot_is_registered_once():
