@@ -34,7 +34,7 @@ from optuna.trial import TrialState
 
 from compat.optuna import trial_id as id_of
 from storage.journal import is_journal, journal_file
-from storage.records import FAIL_REASON, write_by_id
+from storage.records import FAIL_REASON, STOPPED_AT, write_by_id
 from storage.settings import grace_seconds, heartbeat_seconds
 
 STAMP = "heartbeat"
@@ -155,6 +155,7 @@ def fail_stale(study: optuna.Study, storage: optuna.storages.BaseStorage,
             # Optuna allows no attr on a finished trial, so the reason goes first; if the
             # trial completes in between, records ignore the stray reason (records.py).
             write_by_id(storage, trial_id,
-                        {FAIL_REASON: f"worker stopped (no heartbeat for {now - last:.0f} s)"})
+                        {FAIL_REASON: f"worker stopped (no heartbeat for {now - last:.0f} s)",
+                         STOPPED_AT: last})
             storage.set_trial_state_values(trial_id, TrialState.FAIL)
         _forget(storage, trial_id)

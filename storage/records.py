@@ -56,6 +56,9 @@ KT_TRIAL_ID, KT_TUNER = "kt_trial_id", "kt_tuner"
 KT_PARENT_TRIAL_ID, KT_INITIAL_EPOCH = "kt_parent_trial_id", "kt_initial_epoch"
 # Why it did not complete, or whose unit it repeats.
 FAIL_REASON, PRUNE_REASON = "fail_reason", "prune_reason"
+# When a trial failed by the heartbeat check was last seen alive (POSIX seconds): Optuna
+# stamps the failure when the check runs, maybe hours after the worker stopped.
+STOPPED_AT = "stopped_at"
 DUPLICATE_OF = "duplicate_of"
 FINAL_FAILURE = "final_failure"  # the unit failed for good (e.g. diverged): no retry
 DROPPED = "dropped from the queue"  # a fail_reason: the user asked for fewer units
@@ -63,7 +66,8 @@ DROPPED = "dropped from the queue"  # a fail_reason: the user asked for fewer un
 KEYS = frozenset({  # what write() stores
     CELL, SEED, ARCH, TRAIN, PARAM_COUNT, FLOPS, ENGINE, HOST, TEST_ACCURACY, *FIT_KEYS,
     KT_TRIAL_ID, KT_TUNER,
-    KT_PARENT_TRIAL_ID, KT_INITIAL_EPOCH, FAIL_REASON, PRUNE_REASON, DUPLICATE_OF, FINAL_FAILURE})
+    KT_PARENT_TRIAL_ID, KT_INITIAL_EPOCH, FAIL_REASON, PRUNE_REASON, STOPPED_AT, DUPLICATE_OF,
+    FINAL_FAILURE})
 _JSON = (ARCH, TRAIN, FIT)  # stored as JSON text, read back as objects
 _DEFAULTS = {ENGINE: OPTUNA}  # not stored; attrs() fills them in
 # Trials stored before this schema: FAMILY, VAL_ACCURACY, ENGINE "optuna" and FIT_KEYS were
@@ -280,11 +284,20 @@ def to_record(trial: optuna.trial.FrozenTrial) -> TrialRecord:
         class_accuracy=tuple(a.get(CLASS_ACCURACY) or ()),
         model_artifact=links.get(MODEL_FILE),
         seen_artifact=links.get(SEEN_FILE),
-        wall_seconds=(None if trial.datetime_start is None or trial.datetime_complete is None
-                      else (trial.datetime_complete - trial.datetime_start).total_seconds()),
-        finished_at=(None if trial.datetime_complete is None
-                     else trial.datetime_complete.timestamp()),
+        **_clock(trial, a.get(STOPPED_AT)),
     )
+
+
+def _clock(trial: optuna.trial.FrozenTrial, stopped_at: float | None) -> dict[str, Any]:
+    """``wall_seconds`` and ``finished_at``: from Optuna's start and completion times, or up
+    to when its worker was last seen alive for a trial the heartbeat check failed (as POSIX
+    seconds, so that a change of the local clock, e.g. daylight saving, cannot enter)."""
+    if trial.datetime_start is None or trial.datetime_complete is None:
+        return {"wall_seconds": None, "finished_at": None}
+    start, end = trial.datetime_start.timestamp(), trial.datetime_complete.timestamp()
+    if stopped_at is not None:
+        end = max(start, min(end, stopped_at))
+    return {"wall_seconds": end - start, "finished_at": end}
 
 
 def trial_records(study: optuna.Study) -> list[TrialRecord]:

@@ -4,12 +4,14 @@ validation accuracy it had reached."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from storage import TrialRecord
+from storage.records import DROPPED
 
 # Training cost per example: forward + backward is taken as 3 x forward FLOPs.
 TRAIN_FLOPS_FACTOR = 3
@@ -97,14 +99,16 @@ def worker_seconds(record: TrialRecord) -> float | None:
 
 def spent_curve(records: Iterable[TrialRecord]) -> list[SpentPoint]:
     """Best validation accuracy against the worker time spent, one point per finished trial
-    in the order they finished: every trial costs, only a complete one can be the best."""
+    in the order they finished: every trial that ran costs, only a complete one can be the
+    best. Units dropped from a grid's queue and twins closed by its claim never ran."""
     finished = sorted((r for r in records
-                       if r.finished_at is not None and worker_seconds(r) is not None),
+                       if r.finished_at is not None and worker_seconds(r) is not None
+                       and r.fail_reason != DROPPED and r.duplicate_of is None),
                       key=lambda r: (r.finished_at, r.number))
     points, total, best = [], 0.0, None
     for r in finished:
         total += worker_seconds(r) or 0.0
-        if r.complete and r.val_accuracy is not None and (
+        if r.complete and r.val_accuracy is not None and math.isfinite(r.val_accuracy) and (
                 best is None or r.val_accuracy > best.val_accuracy):
             best = r
         points.append(SpentPoint(total / 3600, r.number, r.state,

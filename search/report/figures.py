@@ -325,10 +325,9 @@ def worker_time(analysis: Analysis, records: Sequence[TrialRecord]) -> Plot | No
     title = "Best validation accuracy vs worker time spent"
     layout(fig, title, "worker hours (every finished trial, in finishing order)",
            "validation accuracy")
-    caption = (f"Each dot is a complete trial, at the worker time spent when it finished; "
-               f"the black steps are the best so far. {worker_time_text(analysis)}. Complete "
-               "trials count their training seconds, pruned and failed ones their time from "
-               "start to finish.")
+    caption = ("Each dot is a complete trial, at the worker time spent when it finished; "
+               "the black steps are the best so far. In numbers, "
+               f"{worker_time_text(analysis)}.")
     return Plot(title, caption, fig)
 
 

@@ -162,9 +162,16 @@ def frontier_text(analysis: Analysis) -> str | None:
             + (f"{more} cheaper cell(s), then " if more else "") + ", ".join(shown))
 
 
+def hours_text(hours: float) -> str:
+    """Worker time as words: minutes under an hour, else hours (``45 worker-min``,
+    ``2.9 worker-h``)."""
+    return f"{60 * hours:.0f} worker-min" if hours < 1 else f"{hours:.1f} worker-h"
+
+
 def worker_time_text(analysis: Analysis) -> str | None:
-    """E.g. ``worker time: 2.9 h over 15 finished trials (10 complete, 4 pruned, 1 failed);
-    the best trial by validation, 12 (0.9307), finished after 2.1 h``."""
+    """E.g. ``worker time: 1.7 worker-h over 15 finished trials (10 complete, 4 pruned, 1
+    failed; complete: training seconds, others: start to finish); the best trial by
+    validation, 12 (0.9307), finished after 1.5 worker-h``."""
     spent = analysis.worker_time()
     if spent is None:
         return None
@@ -174,9 +181,10 @@ def worker_time_text(analysis: Analysis) -> str | None:
                               key=lambda x: order.index(x[0]) if x[0] in order else 3))
     best = ("" if spent["best_trial"] is None else
             f"; the best trial by validation, {spent['best_trial']} "
-            f"({spent['best_val']:.4f}), finished after {spent['best_after_hours']:.1f} h")
-    return (f"worker time: {spent['hours']:.1f} h over {spent['trials']} finished trials "
-            f"({states}; complete: training seconds, others: start to finish){best}")
+            f"({spent['best_val']:.4f}), finished after {hours_text(spent['best_after_hours'])}")
+    trials = "trial" if spent["trials"] == 1 else "trials"
+    return (f"worker time: {hours_text(spent['hours'])} over {spent['trials']} finished "
+            f"{trials} ({states}; complete: training seconds, others: start to finish){best}")
 
 
 def headline_fits(analysis: Analysis, against: str = "params") -> list[ScalingFit]:

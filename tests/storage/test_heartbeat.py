@@ -19,6 +19,7 @@ from compat.optuna import trial_id
 from storage import Claimer, Unit, open_storage, queue_missing
 from storage.heartbeat import STAMP, beat_folder, beating, fail_stale, touch
 from storage.journal import journal_file
+from storage.records import to_record
 
 GRACE = 600  # seconds; no test waits for it
 DEADLINE = 60  # seconds a test may wait for a beat of a 1 s heartbeat before failing
@@ -98,6 +99,10 @@ def test_a_worker_killed_between_claim_and_first_beat_is_detected(fast_store):
     assert study.trials[dead.number].state == TrialState.FAIL
     assert study.trials[dead.number].user_attrs["fail_reason"] == (
         f"worker stopped (no heartbeat for {GRACE + 1} s)")
+    # It cost a worker nothing after its last sign of life (here its start), however late
+    # the check stamped the failure.
+    record = to_record(study.trials[dead.number])
+    assert (record.wall_seconds, record.finished_at) == (0.0, start)
 
 
 def test_a_silent_worker_is_failed_and_a_beating_one_is_not(fast_store):

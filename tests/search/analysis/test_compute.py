@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 from search.analysis import analyze, best_at, compute_curves, compute_frontier, spent_curve
+from storage.records import DROPPED
 from tests.search.analysis.synthetic import SEEDS, record
 
 
@@ -37,19 +38,24 @@ def test_worker_time_counts_every_finished_trial_in_finishing_order():
                                    train_seconds=train if state == "COMPLETE" else None,
                                    val_accuracy=acc)
     recs = [trial(0, "COMPLETE", 0.90, finished=100.0, train=1800, wall=1810),
-            trial(2, "COMPLETE", 0.93, finished=400.0, train=3600, wall=3610),
-            # Finished before trial 2 although numbered after it; pruned at a higher value.
-            trial(1, "PRUNED", 0.95, finished=200.0, train=0, wall=900),
-            trial(3, "FAIL", None, finished=500.0, train=0, wall=1800),
+            trial(1, "COMPLETE", 0.93, finished=400.0, train=3600, wall=3610),
+            # Finished before trial 1 although numbered after it; pruned at a higher value.
+            trial(3, "PRUNED", 0.95, finished=200.0, train=0, wall=900),
+            trial(2, "FAIL", None, finished=500.0, train=0, wall=1800),
             dataclasses.replace(record(4, "cnn", {"width": 20}, 0, None, state="RUNNING"),
-                                wall_seconds=None, finished_at=None)]
+                                wall_seconds=None, finished_at=None),
+            # Never ran: a unit dropped from a grid's queue, a twin closed by its claim.
+            trial(5, "FAIL", None, finished=150.0, train=0, wall=3),
+            dataclasses.replace(trial(6, "PRUNED", None, finished=160.0, train=0, wall=2),
+                                duplicate_of=0)]
+    recs[5] = dataclasses.replace(recs[5], fail_reason=DROPPED)
     points = spent_curve(recs)
-    assert [p.trial for p in points] == [0, 1, 2, 3]  # the running trial has not finished
+    assert [p.trial for p in points] == [0, 3, 1, 2]  # the running trial has not finished
     assert [p.hours for p in points] == [0.5, 0.75, 1.75, 2.25]
-    assert [p.best_trial for p in points] == [0, 0, 2, 2]
+    assert [p.best_trial for p in points] == [0, 0, 1, 1]
     assert [p.best_val for p in points] == [0.90, 0.90, 0.93, 0.93]
     summary = analyze(recs).worker_time()
     assert summary == {"hours": 2.25, "trials": 4,
                        "by_state": {"COMPLETE": 2, "PRUNED": 1, "FAIL": 1},
-                       "best_trial": 2, "best_val": 0.93, "best_after_hours": 1.75}
+                       "best_trial": 1, "best_val": 0.93, "best_after_hours": 1.75}
     assert analyze(recs).to_dict()["worker_time"]["curve"][1]["state"] == "PRUNED"
