@@ -240,10 +240,12 @@ def test_malformed_preset_files(tmp_path, text, message):
 
 
 def test_the_schedule_check_trains_v2_cells_and_seeds_with_twice_the_schedule():
-    """Issue 19 B: the same cells and seeds, v2's training but for the epochs, so that
-    `report --against` pairs every unit and the schedule is the one difference."""
+    """Issue 19 B: the same cells and seeds, v2's training but for a schedule twice as long
+    that every run trains to its end (best epoch restored), so that `report --against`
+    pairs every unit and the schedule is what differs."""
     v2, check = presets.load("scaling-v2"), presets.load("scaling-v2-schedule")
-    assert check.train == dataclasses.replace(v2.train, epochs=2 * v2.train.epochs)
+    assert check.train == dataclasses.replace(v2.train, epochs=2 * v2.train.epochs,
+                                              stop_after=1.0)
     assert check.seeds == v2.seeds and check.dataset == v2.dataset
     assert check.train_subset is None and v2.train_subset is None
     ours, theirs = ({c.key: c for c in s.cells()} for s in (check, v2))
