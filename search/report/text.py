@@ -91,7 +91,11 @@ def steps_text(steps: Sequence[DepthStep]) -> str:
         f", mean over {over}" if over else "")
     parts = [f"{a}->{b} (receptive field {rf_text(ra)}->{rf_text(rb)} px) {short_ci(st.estimate)}"
              for st in steps for (a, b), (ra, rb) in [(st.depths, st.receptive_fields)]]
-    return f"{where}: {', '.join(parts)} (95 % CI, {first.estimate.n} seeds)"
+    counts = sorted({st.estimate.n for st in steps})
+    if counts[-1] < 2:  # one seed: no interval to name
+        return f"{where}: {', '.join(parts)} (1 seed)"
+    n = str(counts[0]) if len(counts) == 1 else f"{counts[0]}-{counts[-1]}"
+    return f"{where}: {', '.join(parts)} (95 % CI, {n} seeds)"
 
 
 def interaction_text(i: Interaction) -> str:

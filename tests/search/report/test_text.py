@@ -12,7 +12,10 @@ from pathlib import Path
 import optuna
 
 from search.analysis import analyze
+from search.analysis.effects import DepthStep
 from search.report import fit_text, write_report
+from search.report.text import steps_text
+from search.stats import mean_ci
 from storage.records import to_record
 from tests.search.report.studies import headed_study, synthetic_study
 
@@ -58,6 +61,7 @@ def test_headlines_are_per_head_in_common_units_with_steps_premature_stops_and_b
     (steps,) = [line for line in lines if line.startswith("depth steps at head gap")]
     assert "1->2 (receptive field 8->18 px) +3.0 pp [" in steps
     assert "2->3 (receptive field 18->30 px)" in steps
+    assert steps.endswith(" (95 % CI, 3 seeds)")
     (sens,) = [line for line in lines if line.startswith("sensitivity")]
     assert sens.startswith("sensitivity without the 1 premature stop(s)")
     # Without it every seed gains exactly the planted +2 pp.
@@ -81,3 +85,11 @@ def test_headlines_are_per_head_in_common_units_with_steps_premature_stops_and_b
                   "Width and depth effects per step and per doubling of parameters and FLOPs"):
         assert f"<h2>{title}</h2>" in page, title
     assert "stopped by early-stopping patience (converged) before 2/3 of its epoch limit" in page
+
+
+def test_depth_steps_of_one_seed_claim_no_interval():
+    """A running grid may hold one seed: the line says so instead of a 95 % CI."""
+    step = DepthStep({"head": "gap"}, (1, 2), (8, 18), mean_ci([0.05]), {0: 0.05}, True,
+                     ("width",), "cnn")
+    assert steps_text([step]) == ("at head gap, mean over widths: 1->2 (receptive field "
+                                  "8->18 px) +5.0 pp (no CI) (1 seed)")
