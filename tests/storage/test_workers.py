@@ -271,7 +271,9 @@ def test_a_grid_stopped_by_its_trial_cap_or_timeout_exits_incomplete(tmp_path):
         "incomplete: 5 of 8 units not done (stopped by --timeout or --trials); "
         "run the same command to resume")
     assert len(units_done(url)) == 3
-    timed = cli.run(*worker_args(tmp_path, url), "--timeout", "1")  # at most one unit starts
+    # The deadline is checked before each claim: one unit may start, none after it (a unit
+    # takes far longer than 1 ms; with 1 s, a fast machine ran two units and failed CI).
+    timed = cli.run(*worker_args(tmp_path, url), "--timeout", "0.001")
     assert timed.returncode == 3, timed.stderr
     assert timed.stderr.strip().splitlines()[-1].startswith("incomplete: ")
     assert len(units_done(url)) in (3, 4)
