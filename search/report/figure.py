@@ -10,6 +10,7 @@ is registered with :func:`register_cell`; its key is then ``key-CELL``.
 
 from __future__ import annotations
 
+import hashlib
 import math
 import re
 from collections.abc import Callable, Iterable, Sequence
@@ -127,9 +128,18 @@ def registered_cells() -> list[RegisteredCell]:
     return sorted(CELL_REGISTRY.values(), key=lambda r: r.slot)
 
 
+SLUG_CHARS = 80  # a search's cell names every value (300+ chars); a file name holds 255 bytes
+
+
 def cell_slug(cell: str) -> str:
-    """A cell key as an HTML id, file name and dashboard id part: ``cnn-width-8-depth-2``."""
-    return re.sub(r"[^a-z0-9]+", "-", cell.lower()).strip("-")
+    """A cell key as an HTML id, file name and dashboard id part: ``cnn-width-8-depth-2``.
+    A longer one keeps its start and ends in a hash of the whole key, so that it stays
+    unique, and stable from one report to the next."""
+    slug = re.sub(r"[^a-z0-9]+", "-", cell.lower()).strip("-")
+    if len(slug) <= SLUG_CHARS:
+        return slug
+    digest = hashlib.sha256(cell.encode()).hexdigest()[:12]
+    return f"{slug[:SLUG_CHARS - len(digest) - 1].rstrip('-')}-{digest}"
 
 
 def rgba(color: str, alpha: float) -> str:

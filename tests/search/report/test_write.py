@@ -13,6 +13,7 @@ import optuna_dashboard
 import pytest
 
 from search.report import ReportError, write_report
+from search.report import figure as report_figure
 from storage import open_storage
 from storage.studies import IDENTITY
 from tests import cli
@@ -133,6 +134,34 @@ def test_search_report_adds_optunas_figures_but_keeps_them_out_of_the_dashboard(
     assert "the best trial by validation, 16 (0.7620), finished after 0 worker-min" in spent
     detail = dashboard_detail(optuna_dashboard.wsgi(storage), "synthetic-search")
     assert {g["id"] for g in detail["plotly_graph_objects"]} == set(DASHBOARD_IDS)
+
+
+def with_classes(frozen: optuna.trial.FrozenTrial) -> optuna.trial.FrozenTrial:
+    """The trial with a per-class test accuracy stored, as the objective stores it."""
+    frozen.user_attrs["class_accuracy"] = [0.9] * 10
+    return frozen
+
+
+@pytest.mark.slow
+def test_a_search_whose_cells_name_every_value_gets_figure_files_it_can_write(tmp_path: Path):
+    """A search's cell key names all its values (search-94's run 300+ characters); the
+    per-class figure's PNG is named after the cell and once went past the 255-byte limit
+    of a file name."""
+    study = optuna.create_study(direction="maximize")
+    long = {"convs_per_block": 2, "kernels": "3-3-3", "dropout": 0.3243012738211979,
+            "dense_units": 128, "learning_rate": 0.0041132295982373454,
+            "weight_decay": 0.0066658894512082265, "augment": "flip",
+            "erasing": 0.12891397769795881, "label_smoothing": 0.020253640564299416}
+    for seed, acc in enumerate((0.90, 0.91)):
+        for width in (24, 32):  # the two cells share all but their width
+            study.add_trial(with_classes(trial("cnn", {"width": width, "depth": 4, **long},
+                                               seed, acc + width / 1000, width * 30_000)))
+    paths = write_report(study, tmp_path, png=True)
+    per_class = [p for p in paths.pngs if p.name.startswith("per-class-accuracy-")]
+    assert len(per_class) == 1 and per_class[0].is_file()
+    assert all(p.is_file() and len(p.name.encode()) <= 255 for p in paths.pngs)
+    assert len(per_class[0].stem) <= len("per-class-accuracy-") + report_figure.SLUG_CHARS
+    assert len(set(paths.figures)) == len(paths.figures)
 
 
 def test_the_budget_comes_from_the_identity_and_scales_the_compute_frontier(tmp_path: Path):
