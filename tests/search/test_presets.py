@@ -122,13 +122,15 @@ def test_the_search_preset_ships_the_replays_choice():
     assert isinstance(presets.make_pruner(spec), optuna.pruners.MedianPruner)
 
 
-def test_the_retrain_preset_is_the_cpu_searchs_best_trial_as_it_trained():
-    """The >= 94 % attempt retrains what the search selected by validation, with the very
+@pytest.mark.parametrize(("journal", "study", "preset"), [
+    ("accuracy-search.journal", "search-cpu-fashion_mnist", "search-cpu-retrain"),
+    ("search-94.journal", "search-94-fashion_mnist", "search-94-retrain")])
+def test_a_retrain_preset_is_its_searchs_best_trial_as_it_trained(journal, study, preset):
+    """A >= 94 % attempt retrains what its search selected by validation, with the very
     training it was selected under: a hand-copied value that drifts fails here."""
-    store = open_storage(f"journal:///{REPO / 'results' / 'accuracy-search.journal'}",
-                         create=False)
-    best = optuna.load_study(study_name="search-cpu-fashion_mnist", storage=store).best_trial
-    spec = presets.load("search-cpu-retrain")
+    store = open_storage(f"journal:///{REPO / 'results' / journal}", create=False)
+    best = optuna.load_study(study_name=study, storage=store).best_trial
+    spec = presets.load(preset)
     [cell] = spec.cells()
     arch, train = presets.resolve(cell.space.family, cell.values, spec.train, (28, 28, 1))
     assert json.loads(arch.to_json()) == json.loads(best.user_attrs["arch"])
